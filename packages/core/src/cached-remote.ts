@@ -1,0 +1,188 @@
+import { ServiceUnavailableError } from "./errors.js";
+import { FetchFailure } from "./fetch-json.js";
+
+/** How long a remote document is trusted, and what happens when its server fails. */
+export interface CachePolicy {
+  /** Max age when the server sends no usable `Cache-Control: max-age`. */
+  maxAgeMs: number;
+  /** `Cache-Control: max-age` is honoured within these bounds and clamped outside them. */
+  minMaxAgeMs: number;
+  maxMaxAgeMs: number;
+  /** How long past its max age a document keeps serving while its server fails. */
+  maxStaleMs: number;
+}
+
+export interface Loaded<T> {
+  value: T;
+  maxAgeSec: number | undefined;
+}
+
+export interface CachedRemoteHooks<T> {
+  onFetched(value: T, previous: T | undefined, durationMs: number): void;
+  onFailed(failure: FetchFailure, durationMs: number, willServeStale: boolean): void;
+  onStale(staleForMs: number): void;
+}
+
+interface Entry<T> {
+  value: T;
+  fetchedAt: number;
+  refreshAt: number;
+  expiresAt: number;
+}
+
+// Refresh-ahead starts once this share of the max age has passed, so a busy service renews its
+// keys in the background and no request waits on a routine refresh.
+const REFRESH_AHEAD_AT = 0.75;
+const FIRST_BACKOFF_MS = 1_000;
+const MAX_BACKOFF_MS = 30_000;
+
+function toFailure(error: unknown): FetchFailure {
+  return error instanceof FetchFailure
+    ? error
+    : new FetchFailure("invalid_document", "unexpected failure", undefined, error);
+}
+
+/**
+ * A remote document (a JWKS, a discovery document) with the cache behaviour no Node peer has
+ * in full: one fetch in flight at a time, refresh-ahead, stale-if-error with a bounded
+ * staleness, and exponential backoff after a failure instead of a fetch per request.
+ */
+export class CachedRemote<T> {
+  readonly #load: () => Promise<Loaded<T>>;
+  readonly #policy: CachePolicy;
+  readonly #hooks: CachedRemoteHooks<T>;
+  #entry: Entry<T> | undefined;
+  #inflight: Promise<T> | undefined;
+  #consecutiveFailures = 0;
+  #retryAt = 0;
+  #lastFetchStartedAt = Number.NEGATIVE_INFINITY;
+
+  constructor(load: () => Promise<Loaded<T>>, policy: CachePolicy, hooks: CachedRemoteHooks<T>) {
+    this.#load = load;
+    this.#policy = policy;
+    this.#hooks = hooks;
+  }
+
+  /** When the last fetch started (successful or not); drives the unknown-kid cooldown. */
+  get lastFetchStartedAt(): number {
+    return this.#lastFetchStartedAt;
+  }
+
+  /** True while a fetch is under way. */
+  get inflight(): Promise<T> | undefined {
+    return this.#inflight;
+  }
+
+  /** The value to use now, fetching only when nothing fresh enough is cached. */
+  async get(): Promise<T> {
+    const now = Date.now();
+    const entry = this.#entry;
+    if (entry === undefined) {
+      if (now < this.#retryAt && this.#inflight === undefined)
+        throw this.#unavailable(undefined, now);
+      return this.#fetchOrUnavailable();
+    }
+    if (now < entry.refreshAt) return entry.value;
+    if (now < entry.expiresAt) {
+      if (now >= this.#retryAt) this.#refreshInBackground();
+      return entry.value;
+    }
+    if (now < this.#retryAt) return this.#staleOrUnavailable(entry, now);
+    try {
+      return await this.#fetch();
+    } catch {
+      return this.#staleOrUnavailable(entry, Date.now());
+    }
+  }
+
+  /**
+   * Fetches now (joining a fetch already under way) and returns the new value.
+   * Used for an unknown `kid`, after the caller's cooldown check.
+   * @throws {ServiceUnavailableError} when the fetch fails.
+   */
+  async refresh(): Promise<T> {
+    const now = Date.now();
+    if (now < this.#retryAt && this.#inflight === undefined)
+      throw this.#unavailable(undefined, now);
+    return this.#fetchOrUnavailable();
+  }
+
+  async #fetchOrUnavailable(): Promise<T> {
+    try {
+      return await this.#fetch();
+    } catch (error) {
+      throw this.#unavailable(error, Date.now());
+    }
+  }
+
+  #staleOrUnavailable(entry: Entry<T>, now: number): T {
+    if (now < entry.expiresAt + this.#policy.maxStaleMs) {
+      this.#hooks.onStale(now - entry.expiresAt);
+      return entry.value;
+    }
+    throw this.#unavailable(undefined, now);
+  }
+
+  #unavailable(cause: unknown, now: number): ServiceUnavailableError {
+    return new ServiceUnavailableError({
+      reason: "keys_unavailable",
+      retryAfterSec: Math.max(1, (this.#retryAt - now) / 1000),
+      cause,
+    });
+  }
+
+  #refreshInBackground(): void {
+    // Failures are already counted, reported and backed off inside #fetch.
+    this.#fetch().catch(() => undefined);
+  }
+
+  #fetch(): Promise<T> {
+    if (this.#inflight !== undefined) return this.#inflight;
+    const started = Date.now();
+    this.#lastFetchStartedAt = started;
+    const promise = this.#load().then(
+      (loaded) => this.#accept(loaded, started),
+      (error: unknown) => this.#reject(toFailure(error), started),
+    );
+    this.#inflight = promise;
+    const clear = (): void => {
+      if (this.#inflight === promise) this.#inflight = undefined;
+    };
+    promise.then(clear, clear);
+    return promise;
+  }
+
+  #accept(loaded: Loaded<T>, started: number): T {
+    const now = Date.now();
+    const { minMaxAgeMs, maxMaxAgeMs, maxAgeMs } = this.#policy;
+    const maxAge =
+      loaded.maxAgeSec === undefined
+        ? maxAgeMs
+        : Math.min(maxMaxAgeMs, Math.max(minMaxAgeMs, loaded.maxAgeSec * 1000));
+    const previous = this.#entry?.value;
+    this.#entry = {
+      value: loaded.value,
+      fetchedAt: now,
+      refreshAt: now + maxAge * REFRESH_AHEAD_AT,
+      expiresAt: now + maxAge,
+    };
+    this.#consecutiveFailures = 0;
+    this.#retryAt = 0;
+    this.#hooks.onFetched(loaded.value, previous, now - started);
+    return loaded.value;
+  }
+
+  #reject(failure: FetchFailure, started: number): never {
+    const now = Date.now();
+    this.#consecutiveFailures += 1;
+    const backoff = Math.min(
+      MAX_BACKOFF_MS,
+      FIRST_BACKOFF_MS * 2 ** (this.#consecutiveFailures - 1),
+    );
+    this.#retryAt = now + backoff;
+    const entry = this.#entry;
+    const willServeStale = entry !== undefined && now < entry.expiresAt + this.#policy.maxStaleMs;
+    this.#hooks.onFailed(failure, now - started, willServeStale);
+    throw failure;
+  }
+}

@@ -1,0 +1,194 @@
+import { InvalidRequestError, InvalidTokenError, MissingTokenError } from "./errors.js";
+
+/** A headers object as Node, Express, Koa and Fastify give it, or a Fetch API `Headers`. */
+export type HeadersLike =
+  | Readonly<Record<string, string | readonly string[] | undefined>>
+  | { get(name: string): string | null };
+
+/** What token extraction needs from a request. */
+export interface TokenRequest {
+  /** The request headers. */
+  headers: HeadersLike;
+  /** The request target (path and query), read only when query tokens are allowed. */
+  url?: string | undefined;
+}
+
+/** Where a token may come from, and how large it may be. */
+export interface TokenSourceOptions {
+  /** Largest token accepted, in bytes. Default 16 KiB (Node's whole header limit). */
+  maxTokenBytes?: number;
+  /**
+   * Also accept `?access_token=` (RFC 6750 §2.3). Off by default: URLs end up in logs,
+   * browser history and Referer headers.
+   */
+  allowInsecureQueryToken?: boolean;
+  /** Read the token from this cookie when no Authorization header is sent. Default: none. */
+  cookieName?: string;
+  /** The challenge's `realm`. Default `"api"`. */
+  realm?: string;
+}
+
+/** Largest token accepted by default: 16 KiB, the size of Node's whole header limit. */
+export const DEFAULT_MAX_TOKEN_BYTES: number = 16 * 1024;
+
+// RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+const BEARER_PREFIX = /^bearer(?: |$)/i;
+
+function readHeader(headers: HeadersLike, name: string): string | readonly string[] | undefined {
+  if (typeof (headers as { get?: unknown }).get === "function") {
+    return (headers as { get(name: string): string | null }).get(name) ?? undefined;
+  }
+  return (headers as Readonly<Record<string, string | readonly string[] | undefined>>)[name];
+}
+
+function parseBearerCredentials(value: string, options: TokenSourceOptions): string | undefined {
+  const realm = options.realm;
+  const trimmed = value.trim();
+  if (trimmed === "") return undefined;
+  // Another scheme (Basic, DPoP, …) means no bearer token was offered: RFC 6750 §3.1 says to
+  // answer with a bare challenge, not an error code.
+  if (!BEARER_PREFIX.test(trimmed)) return undefined;
+  const credentials = trimmed.slice(6).trim();
+  if (credentials === "") {
+    throw new InvalidRequestError({
+      realm,
+      reason: "malformed_header",
+      description: "The Authorization header has no bearer token",
+    });
+  }
+  if (/\s/.test(credentials)) {
+    throw new InvalidRequestError({
+      realm,
+      reason: "multiple_credentials",
+      description: "The Authorization header must carry exactly one bearer token",
+    });
+  }
+  return checkTokenShape(credentials, options);
+}
+
+function checkTokenShape(token: string, options: TokenSourceOptions): string {
+  const max = options.maxTokenBytes ?? DEFAULT_MAX_TOKEN_BYTES;
+  if (token.length > max) {
+    throw new InvalidTokenError({
+      realm: options.realm,
+      reason: "token_too_large",
+      description: "The access token is too large",
+    });
+  }
+  if (!B64TOKEN.test(token)) {
+    throw new InvalidTokenError({
+      realm: options.realm,
+      reason: "malformed_token",
+      description: "The access token is malformed",
+    });
+  }
+  return token;
+}
+
+function fromAuthorizationHeader(
+  headers: HeadersLike,
+  options: TokenSourceOptions,
+): string | undefined {
+  const raw = readHeader(headers, "authorization");
+  if (raw === undefined) return undefined;
+  if (typeof raw !== "string") {
+    // Node joins repeated Authorization headers only for some names; an array means several.
+    if (raw.length === 1 && typeof raw[0] === "string")
+      return parseBearerCredentials(raw[0], options);
+    throw new InvalidRequestError({
+      realm: options.realm,
+      reason: "multiple_credentials",
+      description: "The request must carry exactly one Authorization header",
+    });
+  }
+  // Some proxies fold duplicates into one comma-separated value.
+  if (raw.includes(",")) {
+    throw new InvalidRequestError({
+      realm: options.realm,
+      reason: "multiple_credentials",
+      description: "The request must carry exactly one Authorization header",
+    });
+  }
+  return parseBearerCredentials(raw, options);
+}
+
+function fromQueryString(url: string | undefined, options: TokenSourceOptions): string | undefined {
+  if (!options.allowInsecureQueryToken || url === undefined) return undefined;
+  const queryStart = url.indexOf("?");
+  if (queryStart === -1) return undefined;
+  const values = new URLSearchParams(url.slice(queryStart + 1)).getAll("access_token");
+  if (values.length === 0) return undefined;
+  if (values.length > 1 || values[0] === "") {
+    throw new InvalidRequestError({
+      realm: options.realm,
+      reason: values.length > 1 ? "multiple_credentials" : "malformed_header",
+      description: "The access_token parameter must appear once with a token",
+    });
+  }
+  return checkTokenShape(values[0]!, options);
+}
+
+function fromCookie(headers: HeadersLike, options: TokenSourceOptions): string | undefined {
+  const name = options.cookieName;
+  if (name === undefined) return undefined;
+  const raw = readHeader(headers, "cookie");
+  if (raw === undefined) return undefined;
+  const cookieHeader = typeof raw === "string" ? raw : raw.join("; ");
+  // A cookie header is a flat `name=value; name=value` list (RFC 6265 §4.2.1); a dependency
+  // would add more surface than these few lines.
+  for (const pair of cookieHeader.split(";")) {
+    const eq = pair.indexOf("=");
+    if (eq === -1 || pair.slice(0, eq).trim() !== name) continue;
+    let value = pair.slice(eq + 1).trim();
+    if (value.startsWith('"') && value.endsWith('"') && value.length >= 2)
+      value = value.slice(1, -1);
+    return value === "" ? undefined : checkTokenShape(value, options);
+  }
+  return undefined;
+}
+
+/**
+ * Reads the bearer token from a request per RFC 6750 §2: the `Authorization` header (scheme
+ * case-insensitive, exactly one credential), then the configured cookie, then, only when
+ * allowed, the `access_token` query parameter.
+ *
+ * @returns The token, or `undefined` when the request offers none (no header, another scheme).
+ * @throws {InvalidRequestError} `invalid_request` for two credentials, an empty bearer value or
+ *   tokens in more than one place.
+ * @throws {InvalidTokenError} `invalid_token` for a token that is too large or not a b64token.
+ * @example
+ * const token = findToken({ headers: req.headers });
+ */
+export function findToken(
+  request: TokenRequest,
+  options: TokenSourceOptions = {},
+): string | undefined {
+  const found = [
+    fromAuthorizationHeader(request.headers, options),
+    fromCookie(request.headers, options),
+    fromQueryString(request.url, options),
+  ].filter((token): token is string => token !== undefined);
+  if (found.length > 1) {
+    // RFC 6750 §2: clients MUST NOT use more than one method per request.
+    throw new InvalidRequestError({
+      realm: options.realm,
+      reason: "multiple_token_sources",
+      description: "The token must be sent in exactly one place",
+    });
+  }
+  return found[0];
+}
+
+/**
+ * Like {@link findToken}, but a request without a token is refused.
+ *
+ * @throws {MissingTokenError} 401 with a bare `Bearer` challenge when no token is offered.
+ * @example
+ * const token = extractToken({ headers: { authorization: "Bearer eyJ…" } });
+ */
+export function extractToken(request: TokenRequest, options: TokenSourceOptions = {}): string {
+  const token = findToken(request, options);
+  if (token === undefined) throw new MissingTokenError({ realm: options.realm });
+  return token;
+}

@@ -1,0 +1,63 @@
+export {
+  type AuthenticateOptions,
+  createVerifier,
+  toAuthError,
+  type Verifier,
+} from "./create-verifier.js";
+export {
+  AuthError,
+  type AuthErrorBody,
+  type AuthErrorCode,
+  type AuthErrorOptions,
+  buildChallenge,
+  ConfigurationError,
+  InsufficientScopeError,
+  type InsufficientScopeErrorOptions,
+  InvalidRequestError,
+  InvalidTokenError,
+  isAuthError,
+  MissingTokenError,
+  type RejectReason,
+  ServiceUnavailableError,
+  type ServiceUnavailableErrorOptions,
+} from "./errors.js";
+export type { EventListener, MeishiEvent } from "./events.js";
+export {
+  extractToken,
+  findToken,
+  type HeadersLike,
+  type TokenRequest,
+  type TokenSourceOptions,
+} from "./extract-token.js";
+export type { FetchFailureReason } from "./fetch-json.js";
+export {
+  type AuthClaims,
+  type ClaimPath,
+  type Identity,
+  type Register,
+  readClaim,
+} from "./identity.js";
+export type { KeySourceOptions } from "./key-source.js";
+export {
+  ASYMMETRIC_ALGORITHMS,
+  type AsymmetricAlgorithm,
+  type CommonVerifierOptions,
+  type IssuerOptions,
+  type MultiIssuerOptions,
+  type SingleIssuerOptions,
+  type StaticKeys,
+  type TrustedIssuer,
+  type VerifierOptions,
+} from "./options.js";
+export {
+  type AuthorizeOptions,
+  type AuthRule,
+  allRoles,
+  allScopes,
+  anyRole,
+  anyScope,
+  authorize,
+  claimEquals,
+  claimIncludes,
+  claimSatisfies,
+} from "./rules.js";

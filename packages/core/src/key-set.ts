@@ -1,0 +1,149 @@
+import { createPublicKey, type KeyObject } from "node:crypto";
+import {
+  type CryptoKey,
+  createLocalJWKSet,
+  type FlattenedJWSInput,
+  importJWK,
+  type JSONWebKeySet,
+  type JWK,
+  type JWSHeaderParameters,
+} from "jose";
+import { FetchFailure } from "./fetch-json.js";
+
+/** A verification key as jose accepts it. */
+export type VerificationKey = CryptoKey | KeyObject;
+
+/** Picks the key for a token's protected header. */
+export type KeyResolver = (
+  header: JWSHeaderParameters,
+  token: FlattenedJWSInput,
+) => Promise<VerificationKey>;
+
+/** A validated key set ready for selection. */
+export interface ParsedKeySet {
+  readonly select: KeyResolver;
+  readonly kids: ReadonlySet<string>;
+  readonly keyCount: number;
+  /** Changes only when the key material changes, so caches keyed on it survive routine refreshes. */
+  readonly fingerprint: string;
+}
+
+export interface KeyFilter {
+  algorithms: readonly string[];
+  maxKeys: number;
+  onIgnored(kid: string | undefined, why: string): void;
+}
+
+const MIN_RSA_BITS = 2048;
+const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"] as const;
+
+function defaultAlgFor(jwk: JWK): string | undefined {
+  switch (jwk.kty) {
+    case "RSA":
+      return "RS256";
+    case "EC":
+      return jwk.crv === "P-256"
+        ? "ES256"
+        : jwk.crv === "P-384"
+          ? "ES384"
+          : jwk.crv === "P-521"
+            ? "ES512"
+            : undefined;
+    case "OKP":
+      return jwk.crv === "Ed25519" ? "EdDSA" : undefined;
+    default:
+      return undefined;
+  }
+}
+
+function rsaModulusBits(n: unknown): number {
+  if (typeof n !== "string") return 0;
+  const bytes = Buffer.from(n, "base64url");
+  let leadingZeroBits = 0;
+  for (const byte of bytes) {
+    if (byte !== 0) {
+      leadingZeroBits += Math.clz32(byte) - 24;
+      break;
+    }
+    leadingZeroBits += 8;
+  }
+  return bytes.length * 8 - leadingZeroBits;
+}
+
+async function usableKey(raw: unknown, filter: KeyFilter): Promise<JWK | string> {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return "not an object";
+  const jwk = { ...(raw as JWK) };
+  if (typeof jwk.kty !== "string") return "no kty";
+  if (jwk.kid !== undefined && typeof jwk.kid !== "string") return "kid is not a string";
+  if (jwk.use !== undefined && jwk.use !== "sig") return `use is ${String(jwk.use)}`;
+  if (
+    jwk.key_ops !== undefined &&
+    !(Array.isArray(jwk.key_ops) && jwk.key_ops.includes("verify"))
+  ) {
+    return "key_ops lacks verify";
+  }
+  // RFC 8725 §3.1: a symmetric key in a public set would let anyone holding the set mint tokens.
+  if (jwk.kty === "oct") return "symmetric key";
+  if (jwk.alg !== undefined && !filter.algorithms.includes(jwk.alg)) {
+    return `alg ${String(jwk.alg)} not allowed`;
+  }
+  if (jwk.kty === "RSA" && rsaModulusBits(jwk.n) < MIN_RSA_BITS) return "RSA key below 2048 bits";
+  for (const member of PRIVATE_MEMBERS) delete (jwk as Record<string, unknown>)[member];
+  const alg = jwk.alg ?? defaultAlgFor(jwk);
+  if (alg === undefined) return `unsupported key type ${jwk.kty}`;
+  try {
+    await importJWK(jwk, alg);
+  } catch {
+    return "key parameters do not import";
+  }
+  return jwk;
+}
+
+/**
+ * Validates a JWKS document and keeps only keys that can verify signatures with an allowed
+ * algorithm. A document with no usable key is a failure, so a lying server cannot wipe the
+ * keys we already trust.
+ */
+export async function parseKeySet(body: unknown, filter: KeyFilter): Promise<ParsedKeySet> {
+  if (typeof body !== "object" || body === null || !Array.isArray((body as JSONWebKeySet).keys)) {
+    throw new FetchFailure("invalid_document", "response is not a JWKS");
+  }
+  const rawKeys = (body as { keys: unknown[] }).keys;
+  if (rawKeys.length > filter.maxKeys) {
+    throw new FetchFailure("invalid_document", `JWKS has ${rawKeys.length} keys, over the cap`);
+  }
+  const keys: JWK[] = [];
+  for (const raw of rawKeys) {
+    const result = await usableKey(raw, filter);
+    if (typeof result === "string") {
+      const kid = (raw as { kid?: unknown } | null)?.kid;
+      filter.onIgnored(typeof kid === "string" ? kid : undefined, result);
+    } else {
+      keys.push(result);
+    }
+  }
+  if (keys.length === 0) throw new FetchFailure("invalid_document", "JWKS has no usable key");
+  const jwks: JSONWebKeySet = { keys };
+  return {
+    select: createLocalJWKSet(jwks),
+    kids: new Set(keys.flatMap((key) => (key.kid === undefined ? [] : [key.kid]))),
+    keyCount: keys.length,
+    fingerprint: JSON.stringify(keys),
+  };
+}
+
+/** Turns a PEM (SPKI or certificate) or KeyObject into a public verification key. */
+export function toPublicKeyObject(key: string | KeyObject): KeyObject {
+  const keyObject = typeof key === "string" ? createPublicKey(key) : key;
+  if (keyObject.type === "secret") {
+    throw new TypeError(
+      "a symmetric key cannot be used: meishi verifies asymmetric signatures only",
+    );
+  }
+  const publicKey = keyObject.type === "private" ? createPublicKey(keyObject) : keyObject;
+  const bits = publicKey.asymmetricKeyDetails?.modulusLength;
+  if (bits !== undefined && bits < MIN_RSA_BITS) {
+    throw new TypeError(`RSA keys must have at least ${MIN_RSA_BITS} bits; this one has ${bits}`);
+  }
+  return publicKey;
+}

@@ -1,0 +1,85 @@
+import { describe, expect, it } from "vitest";
+import {
+  AuthError,
+  buildChallenge,
+  ConfigurationError,
+  InsufficientScopeError,
+  InvalidRequestError,
+  InvalidTokenError,
+  isAuthError,
+  MissingTokenError,
+  ServiceUnavailableError,
+  toAuthError,
+} from "../src/index.js";
+
+describe("errors", () => {
+  it("carry status, statusCode, expose, code and an RFC 6750 challenge", () => {
+    const cases: [AuthError, number, string, string | undefined][] = [
+      [new MissingTokenError(), 401, "missing_token", 'Bearer realm="api"'],
+      [
+        new InvalidRequestError({ description: "bad" }),
+        400,
+        "invalid_request",
+        'Bearer realm="api", error="invalid_request", error_description="bad"',
+      ],
+      [
+        new InvalidTokenError({ realm: "r" }),
+        401,
+        "invalid_token",
+        'Bearer realm="r", error="invalid_token", error_description="The access token is invalid"',
+      ],
+      [
+        new InsufficientScopeError({ scopes: ["a", "b"], description: "no" }),
+        403,
+        "insufficient_scope",
+        'Bearer realm="api", error="insufficient_scope", error_description="no", scope="a b"',
+      ],
+      [
+        new ServiceUnavailableError({ retryAfterSec: 2.2 }),
+        503,
+        "temporarily_unavailable",
+        undefined,
+      ],
+    ];
+    for (const [error, status, code, challenge] of cases) {
+      expect(error.status).toBe(status);
+      expect(error.statusCode).toBe(status);
+      expect(error.code).toBe(code);
+      expect(error.expose).toBe(status < 500);
+      expect(error.headers["WWW-Authenticate"]).toBe(challenge);
+      expect(error.message).toBe(error.description);
+      expect(error.toJSON()).toEqual({ error: code, error_description: error.description });
+      expect(error).toBeInstanceOf(AuthError);
+      expect(isAuthError(error)).toBe(true);
+    }
+  });
+
+  it("sends Retry-After on 503, rounded up to whole seconds", () => {
+    expect(new ServiceUnavailableError({ retryAfterSec: 2.2 }).headers["Retry-After"]).toBe("3");
+    expect(new ServiceUnavailableError({ retryAfterSec: 0 }).headers["Retry-After"]).toBe("1");
+  });
+
+  it("keeps quotes, backslashes and control characters out of the challenge", () => {
+    const challenge = buildChallenge({ realm: 'a"b\\c\nd', error_description: "é" });
+    expect(challenge).toBe("Bearer realm=\"a'b'c'd\", error_description=\"'\"");
+  });
+
+  it("names each class and keeps the cause for logs only", () => {
+    const cause = new Error("secret detail");
+    const error = new InvalidTokenError({ cause });
+    expect(error.name).toBe("InvalidTokenError");
+    expect(error.cause).toBe(cause);
+    expect(error.message).not.toContain("secret");
+    expect(new ConfigurationError("x")).toBeInstanceOf(TypeError);
+    expect(new ConfigurationError("x").name).toBe("ConfigurationError");
+  });
+
+  it("toAuthError turns unknown throwables into invalid_token and keeps AuthErrors", () => {
+    const original = new MissingTokenError();
+    expect(toAuthError(original)).toBe(original);
+    const wrapped = toAuthError(new TypeError("weird"));
+    expect(wrapped).toBeInstanceOf(InvalidTokenError);
+    expect(wrapped.reason).toBe("malformed_token");
+    expect(isAuthError(new Error("plain"))).toBe(false);
+  });
+});

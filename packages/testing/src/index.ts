@@ -1,0 +1,20 @@
+export type {
+  AddKeyOptions,
+  RequestCounts,
+  RotateOptions,
+  SetFaultOptions,
+  SignOptions,
+  TestIssuer,
+  TestIssuerOptions,
+} from "./create-test-issuer.js";
+export { createTestIssuer } from "./create-test-issuer.js";
+export type { FaultEndpoint, FaultSpec } from "./faults.js";
+export type { TestAlgorithm, TestKey } from "./keys.js";
+export { generateTestKey, TEST_ALGORITHMS } from "./keys.js";
+export {
+  createUnsecuredToken,
+  decodeTokenParts,
+  signHmacToken,
+  signToken,
+  tamperPayload,
+} from "./tokens.js";
