@@ -1,0 +1,31 @@
+import meishi, { authErrorHandler } from "@meishi/fastify";
+import Fastify, { type FastifyInstance } from "fastify";
+
+/** Where tokens come from and who they must be for. */
+export interface Config {
+  jwksUri: string;
+  issuer: string;
+  audience: string;
+}
+
+/** The API: every route needs a valid token except `/health`, which opts out. */
+export async function createApp(config: Config): Promise<FastifyInstance> {
+  const app = Fastify({ logger: process.env.NODE_ENV !== "test" });
+  await app.register(meishi, { ...config, protectAllRoutes: true });
+  // Optional: renders 401/403/503 as RFC 6750 JSON. Without it Fastify still sends the right
+  // status and WWW-Authenticate header.
+  app.setErrorHandler(authErrorHandler);
+
+  app.get("/health", { config: { meishi: { public: true } } }, async () => ({ ok: true }));
+
+  app.get("/me", async (request) => ({ sub: request.auth?.sub, roles: request.auth?.roles }));
+
+  app.get("/orders", { onRequest: app.requireRole("standard user") }, async (request) => ({
+    owner: request.auth?.sub,
+    orders: [{ id: 1, item: "名刺 × 100" }],
+  }));
+
+  app.get("/admin", { onRequest: app.requireRole("admin") }, async () => ({ users: 42 }));
+
+  return app;
+}

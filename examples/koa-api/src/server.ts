@@ -1,0 +1,17 @@
+import { createApp } from "./app.js";
+
+function env(name: string): string {
+  const value = process.env[name];
+  if (value === undefined || value === "") throw new Error(`set ${name}`);
+  return value;
+}
+
+const port = Number(process.env.PORT ?? 3000);
+const app = createApp({
+  jwksUri: env("JWKS_URI"),
+  issuer: env("ISSUER"),
+  audience: env("AUDIENCE"),
+});
+app.listen(port, () => {
+  console.log(`koa-api listening on http://localhost:${port}`);
+});

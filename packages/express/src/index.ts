@@ -1,0 +1,22 @@
+export {
+  type AuthClaims,
+  AuthError,
+  type AuthErrorBody,
+  type AuthErrorCode,
+  createVerifier,
+  type Identity,
+  isAuthError,
+  type Register,
+  type Verifier,
+  type VerifierOptions,
+} from "@meishi/core";
+export { authErrorHandler } from "./auth-error-handler.js";
+export {
+  type ClaimExpectation,
+  requireAllRoles,
+  requireAnyScope,
+  requireClaim,
+  requireRole,
+  requireScope,
+} from "./guards.js";
+export { type ExpressAuthOptions, type JwtAuthOptions, jwtAuth } from "./jwt-auth.js";

@@ -1,0 +1,41 @@
+import type { Identity } from "@meishi/core";
+import type { FastifyReply, FastifyRequest } from "fastify";
+
+/** An `onRequest` (or `preHandler`) hook that authenticates or authorizes a request. */
+export type AuthHook = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+
+/** Per-route settings, under the route's `config.meishi`. */
+export interface MeishiRouteConfig {
+  /** Skip the authentication `protectAllRoutes` adds (health checks, login pages). */
+  public?: boolean;
+  /** Let requests without a token through on this route, with `request.auth` null. */
+  optional?: boolean;
+}
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** The verified token, or null before authentication / when optional auth saw no token. */
+    auth: Identity | null;
+  }
+  interface FastifyInstance {
+    /** Hook that verifies the bearer token and sets `request.auth`. */
+    authenticate: AuthHook;
+    /** Hook: at least one of the roles (authenticates first when needed). */
+    requireRole(...roles: string[]): AuthHook;
+    /** Hook: every one of the roles (authenticates first when needed). */
+    requireAllRoles(...roles: string[]): AuthHook;
+    /** Hook: every one of the scopes (authenticates first when needed). */
+    requireScope(...scopes: string[]): AuthHook;
+    /** Hook: at least one of the scopes (authenticates first when needed). */
+    requireAnyScope(...scopes: string[]): AuthHook;
+    /** Hook: the claim at `path` equals `expected`, or `expected(value, identity)` is true. */
+    requireClaim(
+      path: string | readonly string[],
+      expected: string | number | boolean | ((value: unknown, identity: Identity) => boolean),
+    ): AuthHook;
+  }
+  interface FastifyContextConfig {
+    /** meishi's per-route settings. */
+    meishi?: MeishiRouteConfig;
+  }
+}

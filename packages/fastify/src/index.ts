@@ -1,0 +1,24 @@
+import { meishi } from "./plugin.js";
+
+export {
+  type AuthClaims,
+  AuthError,
+  type AuthErrorBody,
+  type AuthErrorCode,
+  createVerifier,
+  type Identity,
+  isAuthError,
+  type Register,
+  type Verifier,
+  type VerifierOptions,
+} from "@meishi/core";
+export type { AuthHook, MeishiRouteConfig } from "./augment.js";
+export { authErrorHandler } from "./auth-error-handler.js";
+export {
+  type ClaimExpectation,
+  type FastifyAuthOptions,
+  type MeishiPluginOptions,
+  meishi,
+} from "./plugin.js";
+
+export default meishi;

@@ -1,0 +1,303 @@
+import { createVerifier, isAuthError } from "@meishi/core";
+import { createTestIssuer, type TestIssuer } from "@meishi/testing";
+import Fastify, { type FastifyInstance } from "fastify";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import meishi, {
+  authErrorHandler,
+  type MeishiPluginOptions,
+  meishi as namedMeishi,
+} from "../src/index.js";
+
+let issuer: TestIssuer;
+const apps: FastifyInstance[] = [];
+
+beforeAll(async () => {
+  issuer = await createTestIssuer();
+});
+
+afterEach(async () => {
+  issuer.resetRequestCounts();
+  issuer.setFault(null);
+  await Promise.all(apps.splice(0).map((app) => app.close()));
+});
+
+afterAll(() => issuer.close());
+
+const options = () => ({
+  jwksUri: issuer.jwksUri,
+  issuer: issuer.issuer,
+  audience: issuer.audience,
+});
+
+async function build(
+  pluginOptions: MeishiPluginOptions,
+  routes: (app: FastifyInstance) => void,
+): Promise<FastifyInstance> {
+  const app = Fastify();
+  apps.push(app);
+  await app.register(meishi, pluginOptions);
+  app.setErrorHandler(authErrorHandler);
+  routes(app);
+  await app.ready();
+  return app;
+}
+
+const bearer = async (claims: Record<string, unknown> = {}) => ({
+  authorization: `Bearer ${await issuer.sign(claims)}`,
+});
+
+describe("decorators", () => {
+  it("decorates the instance and gives every request an auth of null", async () => {
+    const app = await build(options(), (instance) => {
+      instance.get("/open", async (request) => ({ auth: request.auth, has: "auth" in request }));
+    });
+    expect(app.hasRequestDecorator("auth")).toBe(true);
+    for (const name of [
+      "authenticate",
+      "requireRole",
+      "requireAllRoles",
+      "requireScope",
+      "requireAnyScope",
+      "requireClaim",
+    ]) {
+      expect(app.hasDecorator(name)).toBe(true);
+    }
+    const res = await app.inject({ url: "/open" });
+    expect(res.json()).toEqual({ auth: null, has: true });
+    expect(issuer.requests.total).toBe(0);
+  });
+
+  it("exports the plugin as default and by name, wrapped by fastify-plugin", () => {
+    expect(namedMeishi).toBe(meishi);
+    const meta = meishi as unknown as Record<symbol, unknown>;
+    expect(meta[Symbol.for("fastify.display-name")]).toBe("@meishi/fastify");
+    expect(meta[Symbol.for("skip-override")]).toBe(true);
+  });
+
+  it("builds its verifier once per registration", async () => {
+    const app = await build(options(), (instance) => {
+      instance.get("/me", { onRequest: instance.authenticate }, async (request) => ({
+        sub: request.auth?.sub,
+      }));
+    });
+    for (const sub of ["a", "b", "c"]) {
+      const res = await app.inject({ url: "/me", headers: await bearer({ sub }) });
+      expect(res.json()).toEqual({ sub });
+    }
+    expect(issuer.requests.jwks).toBe(1);
+  });
+
+  it("uses a prebuilt verifier", async () => {
+    const verifier = createVerifier(options());
+    const app = await build({ verifier }, (instance) => {
+      instance.get("/me", { onRequest: instance.authenticate }, async (request) => ({
+        sub: request.auth?.sub,
+      }));
+    });
+    await verifier.verify(await issuer.sign());
+    const res = await app.inject({ url: "/me", headers: await bearer({ sub: "shared" }) });
+    expect(res.json()).toEqual({ sub: "shared" });
+    expect(issuer.requests.jwks).toBe(1);
+  });
+
+  it("fails registration for a bad option", async () => {
+    const app = Fastify();
+    apps.push(app);
+    app.register(meishi, {
+      jwksUri: issuer.jwksUri,
+      issuer: issuer.issuer,
+    } as unknown as MeishiPluginOptions);
+    await expect(app.ready()).rejects.toMatchObject({ code: "ERR_MEISHI_CONFIGURATION" });
+  });
+});
+
+describe("hooks", () => {
+  it("a guard authenticates on its own, and after authenticate", async () => {
+    const app = await build(options(), (instance) => {
+      instance.get("/alone", { onRequest: instance.requireRole("admin") }, async (request) => ({
+        sub: request.auth?.sub,
+      }));
+      instance.get(
+        "/both",
+        { onRequest: [instance.authenticate, instance.requireAllRoles("admin", "auditor")] },
+        async (request) => ({ sub: request.auth?.sub }),
+      );
+    });
+    expect((await app.inject({ url: "/alone" })).statusCode).toBe(401);
+    expect(
+      (await app.inject({ url: "/alone", headers: await bearer({ role: "guest" }) })).statusCode,
+    ).toBe(403);
+    expect(
+      (await app.inject({ url: "/alone", headers: await bearer({ role: "admin" }) })).statusCode,
+    ).toBe(200);
+    expect(
+      (await app.inject({ url: "/both", headers: await bearer({ role: "admin" }) })).statusCode,
+    ).toBe(403);
+    expect(
+      (await app.inject({ url: "/both", headers: await bearer({ role: ["admin", "auditor"] }) }))
+        .statusCode,
+    ).toBe(200);
+  });
+
+  it("scope and claim guards", async () => {
+    const app = await build(options(), (instance) => {
+      instance.get("/any", { onRequest: instance.requireAnyScope("a", "b") }, async () => "ok");
+      instance.get(
+        "/claim",
+        { onRequest: instance.requireClaim("org.id", "acme") },
+        async () => "ok",
+      );
+      instance.get(
+        "/predicate",
+        {
+          onRequest: instance.requireClaim(
+            "age",
+            (value) => typeof value === "number" && value >= 18,
+          ),
+        },
+        async () => "ok",
+      );
+    });
+    const code = async (url: string, claims: Record<string, unknown>) =>
+      (await app.inject({ url, headers: await bearer(claims) })).statusCode;
+    expect(await code("/any", { scope: "b" })).toBe(200);
+    expect(await code("/any", { scope: "c" })).toBe(403);
+    expect(await code("/claim", { org: { id: "acme" } })).toBe(200);
+    expect(await code("/claim", { org: { id: "other" } })).toBe(403);
+    expect(await code("/predicate", { age: 18 })).toBe(200);
+    expect(await code("/predicate", { age: 17 })).toBe(403);
+  });
+
+  it("works as a preHandler too", async () => {
+    const app = await build(options(), (instance) => {
+      instance.get("/pre", { preHandler: instance.requireScope("orders:read") }, async () => "ok");
+    });
+    const res = await app.inject({ url: "/pre", headers: await bearer({ scope: "orders:read" }) });
+    expect(res.statusCode).toBe(200);
+  });
+
+  it("reads the token with a custom getToken(request)", async () => {
+    const app = await build(
+      { ...options(), getToken: (request) => request.headers["x-token"] as string | undefined },
+      (instance) => {
+        instance.get("/me", { onRequest: instance.authenticate }, async (request) => ({
+          sub: request.auth?.sub,
+        }));
+      },
+    );
+    const res = await app.inject({
+      url: "/me",
+      headers: { "x-token": await issuer.sign({ sub: "x" }) },
+    });
+    expect(res.json()).toEqual({ sub: "x" });
+  });
+});
+
+describe("optional", () => {
+  it("lets requests without a token through everywhere when set on the plugin", async () => {
+    const app = await build({ ...options(), optional: true }, (instance) => {
+      instance.get("/me", { onRequest: instance.authenticate }, async (request) => ({
+        auth: request.auth,
+      }));
+      instance.get(
+        "/strict",
+        { onRequest: instance.authenticate, config: { meishi: { optional: false } } },
+        async () => "ok",
+      );
+    });
+    expect((await app.inject({ url: "/me" })).json()).toEqual({ auth: null });
+    expect(
+      (await app.inject({ url: "/me", headers: { authorization: "Bearer x.y.z" } })).statusCode,
+    ).toBe(401);
+    expect((await app.inject({ url: "/strict" })).statusCode).toBe(401);
+  });
+});
+
+describe("protectAllRoutes", () => {
+  async function protectedApp(): Promise<FastifyInstance> {
+    return build({ ...options(), protectAllRoutes: true }, (instance) => {
+      instance.get("/private", async (request) => ({ sub: request.auth?.sub }));
+      instance.get("/health", { config: { meishi: { public: true } } }, async (request) => ({
+        auth: request.auth,
+      }));
+      instance.get("/admin", { onRequest: instance.requireRole("admin") }, async () => "ok");
+      instance.register(async (child) => {
+        child.get("/child", async (request) => ({ sub: request.auth?.sub }));
+      });
+    });
+  }
+
+  it("authenticates every route, including those of child plugins", async () => {
+    const app = await protectedApp();
+    expect((await app.inject({ url: "/private" })).statusCode).toBe(401);
+    expect((await app.inject({ url: "/child" })).statusCode).toBe(401);
+    const res = await app.inject({ url: "/child", headers: await bearer({ sub: "kid" }) });
+    expect(res.json()).toEqual({ sub: "kid" });
+  });
+
+  it("skips routes marked public", async () => {
+    const app = await protectedApp();
+    const res = await app.inject({ url: "/health", headers: { authorization: "Bearer x.y.z" } });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ auth: null });
+  });
+
+  it("still runs route guards after the global authentication", async () => {
+    const app = await protectedApp();
+    expect(
+      (await app.inject({ url: "/admin", headers: await bearer({ role: "user" }) })).statusCode,
+    ).toBe(403);
+    expect(
+      (await app.inject({ url: "/admin", headers: await bearer({ role: "admin" }) })).statusCode,
+    ).toBe(200);
+  });
+
+  it("authenticates requests that match no route", async () => {
+    const app = await protectedApp();
+    expect((await app.inject({ url: "/nowhere" })).statusCode).toBe(401);
+    expect((await app.inject({ url: "/nowhere", headers: await bearer() })).statusCode).toBe(404);
+  });
+});
+
+describe("errors", () => {
+  it("throws the core AuthError with statusCode and headers for Fastify's default handler", async () => {
+    const app = Fastify();
+    apps.push(app);
+    await app.register(meishi, options());
+    const seen: unknown[] = [];
+    app.addHook("onError", async (_request, _reply, error) => {
+      seen.push(error);
+    });
+    app.get("/me", { onRequest: app.authenticate }, async () => "ok");
+    const res = await app.inject({ url: "/me", headers: { authorization: "Bearer a b" } });
+    expect(res.statusCode).toBe(400);
+    expect(res.headers["www-authenticate"]).toMatch(/^Bearer realm="api", error="invalid_request"/);
+    expect(res.json()).toMatchObject({ statusCode: 400, code: "invalid_request" });
+    expect(isAuthError(seen[0])).toBe(true);
+  });
+
+  it("authErrorHandler hands other errors on to Fastify's default handler", async () => {
+    const app = await build(options(), (instance) => {
+      instance.get("/boom", async () => {
+        throw new Error("boom");
+      });
+    });
+    const res = await app.inject({ url: "/boom" });
+    expect(res.statusCode).toBe(500);
+    expect(res.headers["www-authenticate"]).toBeUndefined();
+  });
+
+  it("authErrorHandler renders a 503 with Retry-After", async () => {
+    issuer.setFault({ kind: "status", status: 500 });
+    const app = await build(options(), (instance) => {
+      instance.get("/me", { onRequest: instance.authenticate }, async () => "ok");
+    });
+    const res = await app.inject({ url: "/me", headers: await bearer() });
+    expect(res.statusCode).toBe(503);
+    expect(res.headers["retry-after"]).toMatch(/^\d+$/);
+    expect(res.json()).toEqual({
+      error: "temporarily_unavailable",
+      error_description: "The service cannot verify tokens right now",
+    });
+  });
+});
