@@ -17,7 +17,7 @@ import {
 } from "./errors.js";
 import { safeEmit } from "./events.js";
 import { DEFAULT_MAX_TOKEN_BYTES, findToken, type TokenRequest } from "./extract-token.js";
-import { type AuthClaims, createIdentity, type Identity } from "./identity.js";
+import { type AuthClaims, createIdentity, type Identity, type IdentityOrigin } from "./identity.js";
 import {
   type ResolvedIssuer,
   type ResolvedOptions,
@@ -50,9 +50,12 @@ export interface Verifier<Claims extends JWTPayload = AuthClaims> {
    */
   authenticate(
     request: TokenRequest,
-    options: { optional: true } & AuthenticateOptions,
+    options?: AuthenticateOptions & { optional?: false },
+  ): Promise<Identity<Claims>>;
+  authenticate(
+    request: TokenRequest,
+    options: AuthenticateOptions,
   ): Promise<Identity<Claims> | undefined>;
-  authenticate(request: TokenRequest, options?: AuthenticateOptions): Promise<Identity<Claims>>;
   /**
    * Checks rules against an identity with this verifier's realm.
    * @throws {InsufficientScopeError} 403 when a rule fails.
@@ -161,11 +164,13 @@ interface CachedVerification {
 class TokenVerifier implements Verifier {
   readonly #options: ResolvedOptions;
   readonly #cache: LRUCache<string, CachedVerification> | undefined;
+  readonly #origin: IdentityOrigin;
   readonly realm: string;
 
   constructor(options: ResolvedOptions) {
     this.#options = options;
     this.realm = options.realm;
+    this.#origin = Object.freeze({ realm: options.realm, onEvent: options.onEvent });
     this.#cache =
       options.verifiedTokenCacheMax > 0
         ? new LRUCache({ max: options.verifiedTokenCacheMax })
@@ -180,29 +185,37 @@ class TokenVerifier implements Verifier {
   }
 
   authorize(identity: Identity | undefined | null, rules: readonly AuthRule[]): void {
-    try {
-      authorize(identity, rules, { realm: this.realm });
-    } catch (error) {
-      this.#reject(error as AuthError);
+    if (identity === undefined || identity === null) {
+      this.#reject(new MissingTokenError({ realm: this.realm }));
     }
+    authorize(identity, rules, { realm: this.realm });
   }
 
   authenticate(
     request: TokenRequest,
-    options: { optional: true } & AuthenticateOptions,
-  ): Promise<Identity | undefined>;
-  authenticate(request: TokenRequest, options?: AuthenticateOptions): Promise<Identity>;
+    options?: AuthenticateOptions & { optional?: false },
+  ): Promise<Identity>;
+  authenticate(request: TokenRequest, options: AuthenticateOptions): Promise<Identity | undefined>;
   async authenticate(
     request: TokenRequest,
     options: AuthenticateOptions = {},
   ): Promise<Identity | undefined> {
     let token: string | undefined;
-    try {
-      token = options.getToken
-        ? await options.getToken()
-        : findToken(request, this.#options.tokenSource);
-    } catch (error) {
-      this.#reject(toAuthError(error, this.realm));
+    if (options.getToken !== undefined) {
+      // A throwing getToken is a bug in the application, not a bad token: it propagates as is
+      // (an AuthError it throws on purpose is still answered as one).
+      try {
+        token = await options.getToken();
+      } catch (error) {
+        if (isAuthError(error)) this.#reject(error);
+        throw error;
+      }
+    } else {
+      try {
+        token = findToken(request, this.#options.tokenSource);
+      } catch (error) {
+        this.#reject(toAuthError(error, this.realm));
+      }
     }
     if (token === undefined || token === "") {
       if (options.optional === true) return undefined;
@@ -306,7 +319,13 @@ class TokenVerifier implements Verifier {
     if (typeof payload.iat === "number" && payload.iat > nowSec + issuer.clockToleranceSec) {
       throw new InvalidTokenError({ realm: this.realm, reason: "token_issued_in_future" });
     }
-    const identity = createIdentity(token, payload, protectedHeader, issuer.rolePaths, this.realm);
+    const identity = createIdentity(
+      token,
+      payload,
+      protectedHeader,
+      issuer.rolePaths,
+      this.#origin,
+    );
     const expMs = (payload.exp ?? 0) * 1000;
     // A refresh during verification may have brought new keys; cache only under the version
     // the token was checked against, so a removed key is never trusted from the cache.

@@ -11,6 +11,11 @@ export interface TokenRequest {
   headers: HeadersLike;
   /** The request target (path and query), read only when query tokens are allowed. */
   url?: string | undefined;
+  /**
+   * Node's `rawHeaders`. Node keeps only the first of two `Authorization` headers in `headers`;
+   * with the raw list, a second one is refused as RFC 6750 asks instead of silently ignored.
+   */
+  rawHeaders?: readonly string[] | undefined;
 }
 
 /** Where a token may come from, and how large it may be. */
@@ -86,12 +91,28 @@ function checkTokenShape(token: string, options: TokenSourceOptions): string {
   return token;
 }
 
+function countAuthorizationHeaders(rawHeaders: readonly string[]): number {
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i];
+    if (name !== undefined && name.length === 13 && name.toLowerCase() === "authorization") count++;
+  }
+  return count;
+}
+
 function fromAuthorizationHeader(
-  headers: HeadersLike,
+  request: TokenRequest,
   options: TokenSourceOptions,
 ): string | undefined {
-  const raw = readHeader(headers, "authorization");
+  const raw = readHeader(request.headers, "authorization");
   if (raw === undefined) return undefined;
+  if (request.rawHeaders !== undefined && countAuthorizationHeaders(request.rawHeaders) > 1) {
+    throw new InvalidRequestError({
+      realm: options.realm,
+      reason: "multiple_credentials",
+      description: "The request must carry exactly one Authorization header",
+    });
+  }
   if (typeof raw !== "string") {
     // Node joins repeated Authorization headers only for some names; an array means several.
     if (raw.length === 1 && typeof raw[0] === "string")
@@ -165,7 +186,7 @@ export function findToken(
   options: TokenSourceOptions = {},
 ): string | undefined {
   const found = [
-    fromAuthorizationHeader(request.headers, options),
+    fromAuthorizationHeader(request, options),
     fromCookie(request.headers, options),
     fromQueryString(request.url, options),
   ].filter((token): token is string => token !== undefined);

@@ -1,4 +1,5 @@
 import type { JWTHeaderParameters, JWTPayload } from "jose";
+import type { EventListener } from "./events.js";
 
 /**
  * Declare your token's claims once and every adapter picks them up:
@@ -97,13 +98,19 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-// Guards run in adapters that never see the verifier; the realm it was configured with travels
-// with each identity it produced, without adding a field to the public shape.
-const realms = new WeakMap<object, string>();
+/** What a guard needs from the verifier that produced an identity. */
+export interface IdentityOrigin {
+  readonly realm: string;
+  readonly onEvent: EventListener | undefined;
+}
 
-/** The realm of the verifier that produced this identity, if any. */
-export function realmOf(identity: object): string | undefined {
-  return realms.get(identity);
+// Guards run in adapters that never see the verifier; its realm and event listener travel with
+// each identity it produced, without adding a field to the public shape.
+const origins = new WeakMap<object, IdentityOrigin>();
+
+/** The verifier settings behind this identity, if a verifier produced it. */
+export function originOf(identity: object): IdentityOrigin | undefined {
+  return origins.get(identity);
 }
 
 export function createIdentity<Claims extends JWTPayload>(
@@ -111,7 +118,7 @@ export function createIdentity<Claims extends JWTPayload>(
   payload: Claims,
   header: JWTHeaderParameters,
   rolePaths: readonly ClaimPath[],
-  realm: string,
+  origin: IdentityOrigin,
 ): Identity<Claims> {
   // Identities may be shared through the verified-token cache, so nothing in one may change.
   const identity = deepFreeze({
@@ -124,6 +131,6 @@ export function createIdentity<Claims extends JWTPayload>(
     expiresAt: new Date((payload.exp ?? 0) * 1000),
     token,
   });
-  realms.set(identity, realm);
+  origins.set(identity, origin);
   return identity;
 }

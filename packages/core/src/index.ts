@@ -1,4 +1,10 @@
 export {
+  type AdapterOptions,
+  createRequestAuthenticator,
+  type RequestAuthenticator,
+  type RequestAuthOptions,
+} from "./adapter-support.js";
+export {
   type AuthenticateOptions,
   createVerifier,
   toAuthError,
@@ -57,7 +63,9 @@ export {
   anyRole,
   anyScope,
   authorize,
+  type ClaimExpectation,
   claimEquals,
   claimIncludes,
+  claimMatches,
   claimSatisfies,
 } from "./rules.js";

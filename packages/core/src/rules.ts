@@ -1,5 +1,6 @@
 import { InsufficientScopeError, MissingTokenError, type RejectReason } from "./errors.js";
-import { type ClaimPath, type Identity, readClaim, realmOf, toStringList } from "./identity.js";
+import { safeEmit } from "./events.js";
+import { type ClaimPath, type Identity, originOf, readClaim, toStringList } from "./identity.js";
 
 /**
  * An authorization rule, evaluated against a verified identity. Build rules with
@@ -113,6 +114,23 @@ export function claimSatisfies(
   };
 }
 
+/** A value a claim must equal, or a test of the claim's value. */
+export type ClaimExpectation =
+  | string
+  | number
+  | boolean
+  | ((value: unknown, identity: Identity) => boolean);
+
+/**
+ * The rule behind every adapter's `requireClaim(path, expected)`: equality for a plain value,
+ * your test for a function (given the claim's value and the identity).
+ */
+export function claimMatches(path: ClaimPath, expected: ClaimExpectation): AuthRule {
+  return typeof expected === "function"
+    ? claimSatisfies((identity) => expected(readClaim(identity.claims, path), identity))
+    : claimEquals(path, expected);
+}
+
 /** Options of {@link authorize}. */
 export interface AuthorizeOptions {
   /** The challenge's `realm`. Default: the realm of the verifier that made the identity, else `"api"`. */
@@ -137,12 +155,20 @@ export function authorize(
   }
   for (const rule of rules) {
     if (!rule.test(identity)) {
-      throw new InsufficientScopeError({
-        realm: options.realm ?? realmOf(identity),
+      const origin = originOf(identity);
+      const error = new InsufficientScopeError({
+        realm: options.realm ?? origin?.realm,
         reason: rule.reason,
         description: rule.description,
         scopes: rule.challengeScopes,
       });
+      safeEmit(origin?.onEvent, {
+        type: "token_rejected",
+        reason: error.reason,
+        status: error.status,
+        error,
+      });
+      throw error;
     }
   }
 }

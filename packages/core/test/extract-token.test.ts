@@ -131,3 +131,23 @@ describe("extractToken", () => {
     expect((error as MissingTokenError).status).toBe(401);
   });
 });
+
+describe("duplicate Authorization headers", () => {
+  it("refuses a second Authorization header found in Node's rawHeaders", () => {
+    const request = {
+      headers: { authorization: `Bearer ${TOKEN}` },
+      rawHeaders: [
+        "Host",
+        "x",
+        "Authorization",
+        `Bearer ${TOKEN}`,
+        "authorization",
+        "Bearer other",
+      ],
+    };
+    const error = refusal(() => findToken(request));
+    expect(error).toBeInstanceOf(InvalidRequestError);
+    expect((error as InvalidRequestError).reason).toBe("multiple_credentials");
+    expect(findToken({ ...request, rawHeaders: ["Authorization", `Bearer ${TOKEN}`] })).toBe(TOKEN);
+  });
+});

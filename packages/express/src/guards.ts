@@ -3,21 +3,12 @@ import {
   allScopes,
   anyRole,
   anyScope,
+  type ClaimExpectation,
   type ClaimPath,
-  claimEquals,
-  claimSatisfies,
-  type Identity,
-  readClaim,
+  claimMatches,
 } from "@meishi/core";
 import type { RequestHandler } from "express";
 import { guard } from "./jwt-auth.js";
-
-/** A value a claim must equal, or a test of the claim's value. */
-export type ClaimExpectation =
-  | string
-  | number
-  | boolean
-  | ((value: unknown, identity: Identity) => boolean);
 
 /**
  * Passes when `req.auth` has at least one of the roles (exact, case-sensitive); else 403
@@ -66,9 +57,5 @@ export function requireAnyScope(...scopes: string[]): RequestHandler {
  * app.get("/beta", requireClaim("features", (value) => Array.isArray(value) && value.includes("beta")), beta);
  */
 export function requireClaim(path: ClaimPath, expected: ClaimExpectation): RequestHandler {
-  return guard(
-    typeof expected === "function"
-      ? claimSatisfies((identity) => expected(readClaim(identity.claims, path), identity))
-      : claimEquals(path, expected),
-  );
+  return guard(claimMatches(path, expected));
 }

@@ -3,6 +3,7 @@ export {
   AuthError,
   type AuthErrorBody,
   type AuthErrorCode,
+  type ClaimExpectation,
   createVerifier,
   type Identity,
   isAuthError,
@@ -12,7 +13,6 @@ export {
 } from "@meishi/core";
 export { authErrorHandler } from "./auth-error-handler.js";
 export {
-  type ClaimExpectation,
   requireAllRoles,
   requireAnyScope,
   requireClaim,

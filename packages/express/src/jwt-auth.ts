@@ -1,46 +1,21 @@
 import "./augment.js";
 import {
+  type AdapterOptions,
   type AuthRule,
   authorize,
-  createVerifier,
-  type Identity,
-  type Verifier,
-  type VerifierOptions,
+  createRequestAuthenticator,
+  type RequestAuthOptions,
 } from "@meishi/core";
 import type { Request, RequestHandler } from "express";
 
-/** Options only the Express adapter has. */
-export interface ExpressAuthOptions {
-  /**
-   * Let requests without a token through with no `req.auth`. A token that is sent but invalid
-   * is still refused. Default `false`.
-   */
-  optional?: boolean;
-  /**
-   * Read the token yourself (return `undefined` for none). Default: the `Authorization`
-   * header per RFC 6750 §2.1 (and the cookie or query string when core is told to).
-   */
-  getToken?: (req: Request) => string | undefined | Promise<string | undefined>;
-}
+/** Options only the Express adapter has: `optional` and `getToken(req)`. */
+export type ExpressAuthOptions = RequestAuthOptions<Request>;
 
 /**
- * Options of {@link jwtAuth}: core's `VerifierOptions` plus the adapter's own, or a prebuilt
- * `verifier` to share one key cache between several middlewares.
+ * Options of {@link jwtAuth}: core's `VerifierOptions` plus `optional` and `getToken`, or a
+ * prebuilt `verifier` to share one key cache between several middlewares.
  */
-export type JwtAuthOptions =
-  | (VerifierOptions & ExpressAuthOptions & { verifier?: undefined })
-  | (ExpressAuthOptions & { verifier: Verifier });
-
-// Guards find the verifier that authenticated a request here, so a 403 carries that verifier's
-// realm and reaches its `onEvent` listener, without adding a property to the request.
-const verifiers = new WeakMap<Request, Verifier>();
-
-function toVerifier(options: string | URL | JwtAuthOptions): Verifier {
-  if (typeof options === "string" || options instanceof URL) return createVerifier(options);
-  if (options.verifier !== undefined) return options.verifier;
-  const { optional: _optional, getToken: _getToken, verifier: _verifier, ...rest } = options;
-  return createVerifier(rest as VerifierOptions);
-}
+export type JwtAuthOptions = AdapterOptions<Request>;
 
 /**
  * Express middleware that verifies the bearer token and sets `req.auth`. The verifier is built
@@ -59,23 +34,16 @@ function toVerifier(options: string | URL | JwtAuthOptions): Verifier {
  * app.get("/me", (req, res) => res.json({ sub: req.auth?.sub }));
  */
 export function jwtAuth(options: string | URL | JwtAuthOptions): RequestHandler {
-  const verifier = toVerifier(options);
-  const optional =
-    typeof options === "object" && !(options instanceof URL) && options.optional === true;
-  const getToken =
-    typeof options === "object" && !(options instanceof URL) ? options.getToken : undefined;
+  const auth = createRequestAuthenticator<Request>(options);
   return function meishiJwtAuth(req, _res, next) {
-    const authenticated: Promise<Identity | undefined> = verifier.authenticate(
-      { headers: req.headers, url: req.originalUrl },
-      getToken === undefined ? { optional } : { optional, getToken: () => getToken(req) },
-    );
     // Express 4 ignores returned promises, so the rejection is passed to next() here, never left
     // unhandled.
-    authenticated.then((identity) => {
-      verifiers.set(req, verifier);
-      if (identity !== undefined) req.auth = identity;
-      next();
-    }, next);
+    auth
+      .authenticate(req, { headers: req.headers, url: req.originalUrl, rawHeaders: req.rawHeaders })
+      .then((identity) => {
+        if (identity !== undefined) req.auth = identity;
+        next();
+      }, next);
   };
 }
 
@@ -83,9 +51,7 @@ export function jwtAuth(options: string | URL | JwtAuthOptions): RequestHandler 
 export function guard(rule: AuthRule): RequestHandler {
   return function meishiGuard(req, _res, next) {
     try {
-      const verifier = verifiers.get(req);
-      if (verifier === undefined) authorize(req.auth, [rule]);
-      else verifier.authorize(req.auth, [rule]);
+      authorize(req.auth, [rule]);
     } catch (error) {
       next(error);
       return;

@@ -5,6 +5,7 @@ export {
   AuthError,
   type AuthErrorBody,
   type AuthErrorCode,
+  type ClaimExpectation,
   createVerifier,
   type Identity,
   isAuthError,
@@ -15,7 +16,6 @@ export {
 export type { AuthHook, MeishiRouteConfig } from "./augment.js";
 export { authErrorHandler } from "./auth-error-handler.js";
 export {
-  type ClaimExpectation,
   type FastifyAuthOptions,
   type MeishiPluginOptions,
   meishi,

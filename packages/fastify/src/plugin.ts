@@ -1,35 +1,23 @@
 import "./augment.js";
 import {
+  type AdapterOptions,
   type AuthRule,
   allRoles,
   allScopes,
   anyRole,
   anyScope,
+  type ClaimExpectation,
   type ClaimPath,
-  claimEquals,
-  claimSatisfies,
-  createVerifier,
-  type Identity,
-  readClaim,
-  type Verifier,
-  type VerifierOptions,
+  claimMatches,
+  createRequestAuthenticator,
+  type RequestAuthOptions,
 } from "@meishi/core";
 import type { FastifyPluginAsync, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import type { AuthHook } from "./augment.js";
 
 /** Options only the Fastify plugin has. */
-export interface FastifyAuthOptions {
-  /**
-   * Let requests without a token through with `request.auth` null. A token that is sent but
-   * invalid is still refused. A route's `config.meishi.optional` overrides it. Default `false`.
-   */
-  optional?: boolean;
-  /**
-   * Read the token yourself (return `undefined` for none). Default: the `Authorization`
-   * header per RFC 6750 §2.1 (and the cookie or query string when core is told to).
-   */
-  getToken?: (request: FastifyRequest) => string | undefined | Promise<string | undefined>;
+export interface FastifyAuthOptions extends RequestAuthOptions<FastifyRequest> {
   /**
    * Authenticate every route, with a per-route opt-out `config: { meishi: { public: true } }`.
    * Requests that match no route are authenticated too. Default `false`.
@@ -38,43 +26,24 @@ export interface FastifyAuthOptions {
 }
 
 /**
- * Options of the plugin: core's `VerifierOptions` plus the plugin's own, or a prebuilt
- * `verifier` to share one key cache with other code.
+ * Options of the plugin: core's `VerifierOptions` plus `optional`, `getToken` and
+ * `protectAllRoutes`, or a prebuilt `verifier` to share one key cache. A route's
+ * `config.meishi.optional` overrides `optional`.
  */
-export type MeishiPluginOptions =
-  | (VerifierOptions & FastifyAuthOptions & { verifier?: undefined })
-  | (FastifyAuthOptions & { verifier: Verifier });
-
-/** A value a claim must equal, or a test of the claim's value. */
-export type ClaimExpectation =
-  | string
-  | number
-  | boolean
-  | ((value: unknown, identity: Identity) => boolean);
-
-function toVerifier(options: MeishiPluginOptions): Verifier {
-  if (options.verifier !== undefined) return options.verifier;
-  const { optional: _o, getToken: _g, protectAllRoutes: _p, verifier: _v, ...rest } = options;
-  return createVerifier(rest as VerifierOptions);
-}
-
-function claimRule(path: ClaimPath, expected: ClaimExpectation): AuthRule {
-  return typeof expected === "function"
-    ? claimSatisfies((identity) => expected(readClaim(identity.claims, path), identity))
-    : claimEquals(path, expected);
-}
+export type MeishiPluginOptions = AdapterOptions<FastifyRequest> & {
+  protectAllRoutes?: boolean;
+};
 
 const plugin: FastifyPluginAsync<MeishiPluginOptions> = async (fastify, options) => {
-  const verifier = toVerifier(options);
-  const { getToken } = options;
+  const auth = createRequestAuthenticator<FastifyRequest>(options);
 
   async function authenticate(request: FastifyRequest): Promise<void> {
     // Already done by protectAllRoutes or an earlier hook: the result stands.
     if (request.auth !== null) return;
-    const optional = request.routeOptions.config?.meishi?.optional ?? options.optional === true;
-    const identity: Identity | undefined = await verifier.authenticate(
-      { headers: request.headers, url: request.url },
-      getToken === undefined ? { optional } : { optional, getToken: () => getToken(request) },
+    const identity = await auth.authenticate(
+      request,
+      { headers: request.headers, url: request.url, rawHeaders: request.raw.rawHeaders },
+      request.routeOptions.config?.meishi?.optional,
     );
     request.auth = identity ?? null;
   }
@@ -84,7 +53,7 @@ const plugin: FastifyPluginAsync<MeishiPluginOptions> = async (fastify, options)
     (rule: AuthRule): AuthHook =>
     async (request) => {
       await authenticate(request);
-      verifier.authorize(request.auth, [rule]);
+      auth.verifier.authorize(request.auth, [rule]);
     };
 
   // A stable request shape: every request has `auth` from the start (Fastify's decorator rule).
@@ -95,7 +64,7 @@ const plugin: FastifyPluginAsync<MeishiPluginOptions> = async (fastify, options)
   fastify.decorate("requireScope", (...scopes: string[]) => guard(allScopes(...scopes)));
   fastify.decorate("requireAnyScope", (...scopes: string[]) => guard(anyScope(...scopes)));
   fastify.decorate("requireClaim", (path: ClaimPath, expected: ClaimExpectation) =>
-    guard(claimRule(path, expected)),
+    guard(claimMatches(path, expected)),
   );
 
   if (options.protectAllRoutes === true) {
@@ -107,17 +76,12 @@ const plugin: FastifyPluginAsync<MeishiPluginOptions> = async (fastify, options)
 };
 
 /**
- * The meishi Fastify plugin. Register it once; it decorates `request.auth`,
- * `fastify.authenticate` and the guards `requireRole`, `requireAllRoles`, `requireScope`,
- * `requireAnyScope` and `requireClaim` (each an `onRequest` hook that authenticates first when
- * needed). The verifier is built once, at registration; a bad option fails `register`.
+ * The meishi Fastify plugin. Register it once; it decorates the instance with `authenticate`
+ * and guard hooks, and every request with `auth`.
  *
- * Failures are thrown as the core `AuthError`, which carries `statusCode` and the
- * `WWW-Authenticate` header, so Fastify's default error handler already answers correctly;
- * `fastify.setErrorHandler(authErrorHandler)` adds the RFC 6750 JSON body.
- *
+ * @throws {ConfigurationError} at registration for a bad option.
  * @example
- * await fastify.register(meishi, { jwksUri, issuer, audience });
+ * await fastify.register(meishi, { jwksUri, issuer: "https://auth.example.com", audience: "api" });
  * fastify.get("/orders", { onRequest: fastify.requireRole("standard user") }, (req) => req.auth?.sub);
  */
 export const meishi: FastifyPluginAsync<MeishiPluginOptions> = fp(plugin, {

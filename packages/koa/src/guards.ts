@@ -3,22 +3,13 @@ import {
   allScopes,
   anyRole,
   anyScope,
+  type ClaimExpectation,
   type ClaimPath,
-  claimEquals,
-  claimSatisfies,
-  type Identity,
-  readClaim,
+  claimMatches,
 } from "@meishi/core";
 import type { Middleware } from "koa";
 import type { AuthState } from "./augment.js";
 import { guard } from "./jwt-auth.js";
-
-/** A value a claim must equal, or a test of the claim's value. */
-export type ClaimExpectation =
-  | string
-  | number
-  | boolean
-  | ((value: unknown, identity: Identity) => boolean);
 
 /**
  * Passes when `ctx.state.auth` has at least one of the roles (exact, case-sensitive); else 403
@@ -67,9 +58,5 @@ export function requireAnyScope(...scopes: string[]): Middleware<AuthState> {
  * router.get("/beta", requireClaim("features", (value) => Array.isArray(value) && value.includes("beta")), beta);
  */
 export function requireClaim(path: ClaimPath, expected: ClaimExpectation): Middleware<AuthState> {
-  return guard(
-    typeof expected === "function"
-      ? claimSatisfies((identity) => expected(readClaim(identity.claims, path), identity))
-      : claimEquals(path, expected),
-  );
+  return guard(claimMatches(path, expected));
 }

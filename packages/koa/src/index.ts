@@ -3,6 +3,7 @@ export {
   AuthError,
   type AuthErrorBody,
   type AuthErrorCode,
+  type ClaimExpectation,
   createVerifier,
   type Identity,
   isAuthError,
@@ -13,7 +14,6 @@ export {
 export type { AuthState } from "./augment.js";
 export { authErrorHandler } from "./auth-error-handler.js";
 export {
-  type ClaimExpectation,
   requireAllRoles,
   requireAnyScope,
   requireClaim,

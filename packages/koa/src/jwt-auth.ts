@@ -1,46 +1,21 @@
 import {
+  type AdapterOptions,
   type AuthRule,
   authorize,
-  createVerifier,
-  type Identity,
-  type Verifier,
-  type VerifierOptions,
+  createRequestAuthenticator,
+  type RequestAuthOptions,
 } from "@meishi/core";
 import type { Context, Middleware, ParameterizedContext } from "koa";
 import type { AuthState } from "./augment.js";
 
-/** Options only the Koa adapter has. */
-export interface KoaAuthOptions {
-  /**
-   * Let requests without a token through with no `ctx.state.auth`. A token that is sent but
-   * invalid is still refused. Default `false`.
-   */
-  optional?: boolean;
-  /**
-   * Read the token yourself (return `undefined` for none). Default: the `Authorization`
-   * header per RFC 6750 §2.1 (and the cookie or query string when core is told to).
-   */
-  getToken?: (ctx: Context) => string | undefined | Promise<string | undefined>;
-}
+/** Options only the Koa adapter has: `optional` and `getToken(ctx)`. */
+export type KoaAuthOptions = RequestAuthOptions<Context>;
 
 /**
  * Options of {@link jwtAuth}: core's `VerifierOptions` plus the adapter's own, or a prebuilt
  * `verifier` to share one key cache between several middlewares.
  */
-export type JwtAuthOptions =
-  | (VerifierOptions & KoaAuthOptions & { verifier?: undefined })
-  | (KoaAuthOptions & { verifier: Verifier });
-
-// Guards find the verifier that authenticated a request here, so a 403 carries that verifier's
-// realm and reaches its `onEvent` listener, without adding a property to the context.
-const verifiers = new WeakMap<object, Verifier>();
-
-function toVerifier(options: string | URL | JwtAuthOptions): Verifier {
-  if (typeof options === "string" || options instanceof URL) return createVerifier(options);
-  if (options.verifier !== undefined) return options.verifier;
-  const { optional: _optional, getToken: _getToken, verifier: _verifier, ...rest } = options;
-  return createVerifier(rest as VerifierOptions);
-}
+export type JwtAuthOptions = AdapterOptions<Context>;
 
 /**
  * Koa middleware that verifies the bearer token and sets `ctx.state.auth`. The verifier is
@@ -58,17 +33,13 @@ function toVerifier(options: string | URL | JwtAuthOptions): Verifier {
  * app.use(jwtAuth({ jwksUri, issuer: "https://auth.example.com", audience: "https://api.example.com" }));
  */
 export function jwtAuth(options: string | URL | JwtAuthOptions): Middleware<AuthState> {
-  const verifier = toVerifier(options);
-  const optional =
-    typeof options === "object" && !(options instanceof URL) && options.optional === true;
-  const getToken =
-    typeof options === "object" && !(options instanceof URL) ? options.getToken : undefined;
+  const auth = createRequestAuthenticator<Context>(options);
   return async function meishiJwtAuth(ctx, next) {
-    const identity: Identity | undefined = await verifier.authenticate(
-      { headers: ctx.headers, url: ctx.url },
-      getToken === undefined ? { optional } : { optional, getToken: () => getToken(ctx) },
-    );
-    verifiers.set(ctx, verifier);
+    const identity = await auth.authenticate(ctx, {
+      headers: ctx.headers,
+      url: ctx.url,
+      rawHeaders: ctx.req.rawHeaders,
+    });
     if (identity !== undefined) ctx.state.auth = identity;
     await next();
   };
@@ -77,9 +48,7 @@ export function jwtAuth(options: string | URL | JwtAuthOptions): Middleware<Auth
 /** Checks one rule against `ctx.state.auth`; a guard's only logic. */
 export function guard(rule: AuthRule): Middleware<AuthState> {
   return function meishiGuard(ctx: ParameterizedContext<AuthState>, next) {
-    const verifier = verifiers.get(ctx);
-    if (verifier === undefined) authorize(ctx.state.auth, [rule]);
-    else verifier.authorize(ctx.state.auth, [rule]);
+    authorize(ctx.state.auth, [rule]);
     return next();
   };
 }

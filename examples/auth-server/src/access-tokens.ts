@@ -1,0 +1,30 @@
+import { randomUUID } from "node:crypto";
+import { SignJWT } from "jose";
+import type { SigningKey } from "./key-store.js";
+import type { User } from "./users.js";
+
+/** Everything an access token needs besides the user. */
+export interface AccessTokenOptions {
+  readonly issuer: string;
+  readonly audience: string;
+  readonly ttlSec: number;
+  readonly now: number;
+  readonly signingKey: SigningKey;
+}
+
+/**
+ * Signs the business card: an RS256 JWT access token (RFC 9068 profile, `typ: at+jwt`) with
+ * the user's `sub`, `name` and `role`, and a unique `jti`.
+ */
+export function signAccessToken(user: User, options: AccessTokenOptions): Promise<string> {
+  const iat = Math.floor(options.now / 1000);
+  return new SignJWT({ name: user.name, role: user.role })
+    .setProtectedHeader({ alg: "RS256", typ: "at+jwt", kid: options.signingKey.kid })
+    .setIssuer(options.issuer)
+    .setAudience(options.audience)
+    .setSubject(user.sub)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + options.ttlSec)
+    .setJti(randomUUID())
+    .sign(options.signingKey.key);
+}

@@ -1,0 +1,141 @@
+import { createHash, randomBytes, randomUUID } from "node:crypto";
+import type { Db } from "./database.js";
+
+/** Why a refresh token was refused. */
+export type RefreshFailure = "unknown" | "expired" | "revoked" | "reused";
+
+/** The outcome of presenting a refresh token. */
+export type RefreshResult =
+  | {
+      readonly ok: true;
+      readonly sub: string;
+      readonly familyId: string;
+      readonly refreshToken: string;
+    }
+  | { readonly ok: false; readonly reason: RefreshFailure };
+
+interface TokenRow {
+  family_id: string;
+  expires_at: number;
+  used_at: number | null;
+  sub: string;
+  revoked_at: number | null;
+}
+
+function hash(token: string): string {
+  return createHash("sha256").update(token).digest("base64url");
+}
+
+function newToken(): string {
+  return randomBytes(32).toString("base64url");
+}
+
+/**
+ * Opaque refresh tokens, stored as SHA-256 hashes and grouped in families (one family per
+ * login). Every use rotates the token; presenting a used one again revokes the family.
+ */
+export class RefreshTokenStore {
+  readonly #db: Db;
+  readonly #now: () => number;
+  readonly #ttlMs: number;
+
+  constructor(db: Db, options: { now: () => number; ttlSec: number }) {
+    this.#db = db;
+    this.#now = options.now;
+    this.#ttlMs = options.ttlSec * 1000;
+  }
+
+  #insertToken(familyId: string, now: number): string {
+    const token = newToken();
+    this.#db
+      .prepare(
+        "INSERT INTO refresh_tokens (token_hash, family_id, issued_at, expires_at) VALUES (?, ?, ?, ?)",
+      )
+      .run(hash(token), familyId, now, now + this.#ttlMs);
+    return token;
+  }
+
+  /** Starts a family for a fresh login and returns its first token. */
+  issue(sub: string): string {
+    return this.#db.transaction(() => {
+      const now = this.#now();
+      this.#forgetExpiredFamilies(now);
+      const familyId = randomUUID();
+      this.#db
+        .prepare("INSERT INTO refresh_families (id, sub, created_at) VALUES (?, ?, ?)")
+        .run(familyId, sub, now);
+      return this.#insertToken(familyId, now);
+    })();
+  }
+
+  /**
+   * Trades a refresh token for the next one in its family. A token that was already traded is
+   * a sign that it leaked (the thief or the owner used it first; the server can't tell which),
+   * so the whole family is revoked: RFC 9700 §4.14.2.
+   */
+  rotate(token: string): RefreshResult {
+    // One immediate (write-locked) transaction per rotation: two requests racing with the same
+    // token can't both win, even across processes sharing the file.
+    return this.#db
+      .transaction((): RefreshResult => {
+        const now = this.#now();
+        const row = this.#db
+          .prepare(
+            `SELECT t.family_id, t.expires_at, t.used_at, f.sub, f.revoked_at
+             FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id
+             WHERE t.token_hash = ?`,
+          )
+          .get(hash(token)) as TokenRow | undefined;
+        if (row === undefined) return { ok: false, reason: "unknown" };
+        if (row.revoked_at !== null) return { ok: false, reason: "revoked" };
+        if (row.used_at !== null) {
+          this.#revoke(row.family_id, "reuse", now);
+          return { ok: false, reason: "reused" };
+        }
+        if (row.expires_at <= now) return { ok: false, reason: "expired" };
+        this.#db
+          .prepare("UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ?")
+          .run(now, hash(token));
+        const refreshToken = this.#insertToken(row.family_id, now);
+        return { ok: true, sub: row.sub, familyId: row.family_id, refreshToken };
+      })
+      .immediate();
+  }
+
+  /** Revokes the family of `token` (logout). False when the token is unknown. */
+  revokeByToken(token: string, reason: string): boolean {
+    const row = this.#db
+      .prepare("SELECT family_id FROM refresh_tokens WHERE token_hash = ?")
+      .get(hash(token)) as { family_id: string } | undefined;
+    if (row === undefined) return false;
+    this.#revoke(row.family_id, reason, this.#now());
+    return true;
+  }
+
+  /** Revokes a family by id. */
+  revokeFamily(familyId: string, reason: string): void {
+    this.#revoke(familyId, reason, this.#now());
+  }
+
+  /**
+   * Deletes families none of whose tokens can still be used (tokens go with them). Until then
+   * a family's used tokens are kept: they are what reuse detection recognises.
+   */
+  #forgetExpiredFamilies(now: number): void {
+    this.#db
+      .prepare(
+        `DELETE FROM refresh_families WHERE NOT EXISTS (
+           SELECT 1 FROM refresh_tokens t WHERE t.family_id = refresh_families.id AND t.expires_at > ?
+         )`,
+      )
+      .run(now);
+  }
+
+  #revoke(familyId: string, reason: string, now: number): void {
+    this.#db
+      .prepare(
+        "UPDATE refresh_families SET revoked_at = ?, revoked_reason = ? WHERE id = ? AND revoked_at IS NULL",
+      )
+      .run(now, reason, familyId);
+  }
+}

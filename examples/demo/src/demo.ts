@@ -1,0 +1,237 @@
+// The article's story, runnable: one auth server signs business cards (JWTs), three APIs on
+// three frameworks each check them alone against its JWKS. Every step checks what came back,
+// and the demo exits non-zero the moment anything misbehaves.
+import { fileURLToPath } from "node:url";
+import { bold, cyan, dim, indentJson, red, say, shortToken, statusText, step } from "./print.js";
+import { freePort, type Service, startService } from "./processes.js";
+
+const AUDIENCE = "https://api.meishi.example";
+
+interface Reply {
+  status: number;
+  body: unknown;
+  challenge: string | null;
+}
+
+class StepFailed extends Error {}
+
+function check(condition: boolean, what: string): void {
+  if (!condition) throw new StepFailed(what);
+}
+
+function script(example: string, file: string): string {
+  return fileURLToPath(new URL(`../../${example}/dist/${file}`, import.meta.url));
+}
+
+async function call(
+  method: "GET" | "POST",
+  url: string,
+  options: { token?: string; json?: unknown; label?: string } = {},
+): Promise<Reply> {
+  const headers: Record<string, string> = {};
+  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+  if (options.json !== undefined) headers["content-type"] = "application/json";
+  const response = await fetch(url, {
+    method,
+    headers,
+    ...(options.json === undefined ? {} : { body: JSON.stringify(options.json) }),
+  });
+  const text = await response.text();
+  let body: unknown = text;
+  try {
+    body = text === "" ? null : JSON.parse(text);
+  } catch {
+    // Not JSON: show it as text.
+  }
+  const challenge = response.headers.get("www-authenticate");
+  const path = new URL(url).pathname;
+  const label = options.label === undefined ? "" : `${cyan(options.label.padEnd(8))} `;
+  const summary = typeof body === "string" ? body : JSON.stringify(body);
+  say(`${label}${method} ${path} → ${statusText(response.status)} ${dim(summary.slice(0, 110))}`);
+  if (challenge !== null && response.status >= 400)
+    say(`${" ".repeat(9)}${dim(`WWW-Authenticate: ${challenge}`)}`);
+  return { status: response.status, body, challenge };
+}
+
+function decodePart(part: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(part, "base64url").toString("utf8")) as Record<string, unknown>;
+}
+
+function field(body: unknown, name: string): string {
+  const value = (body as Record<string, unknown> | null)?.[name];
+  check(typeof value === "string", `expected a string "${name}" in ${JSON.stringify(body)}`);
+  return value as string;
+}
+
+async function login(auth: Service, username: string, password: string) {
+  const reply = await call("POST", `${auth.url}/login`, {
+    json: { username, password },
+    label: "auth",
+  });
+  check(reply.status === 200, `login as ${username} should succeed`);
+  return { access: field(reply.body, "access_token"), refresh: field(reply.body, "refresh_token") };
+}
+
+async function everyApi(
+  apis: Service[],
+  path: string,
+  token: string | undefined,
+  expected: number,
+) {
+  for (const api of apis) {
+    const reply = await call("GET", `${api.url}${path}`, {
+      ...(token === undefined ? {} : { token }),
+      label: api.name,
+    });
+    check(
+      reply.status === expected,
+      `${api.name} ${path} should answer ${expected}, got ${reply.status}`,
+    );
+  }
+}
+
+async function startEverything(): Promise<{ auth: Service; apis: Service[] }> {
+  const authPort = await freePort();
+  const issuer = `http://127.0.0.1:${authPort}`;
+  const auth = await startService(
+    "auth",
+    script("auth-server", "server.js"),
+    { PORT: String(authPort), ISSUER: issuer, AUDIENCE },
+    issuer,
+    `${issuer}/.well-known/jwks.json`,
+  );
+  const apis = await Promise.all(
+    (["express", "koa", "fastify"] as const).map(async (framework) => {
+      const port = await freePort();
+      const url = `http://127.0.0.1:${port}`;
+      return startService(
+        framework,
+        script(`${framework}-api`, "server.js"),
+        {
+          PORT: String(port),
+          JWKS_URI: `${issuer}/.well-known/jwks.json`,
+          ISSUER: issuer,
+          AUDIENCE,
+        },
+        url,
+        `${url}/health`,
+      );
+    }),
+  );
+  return { auth, apis };
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  console.log(bold("meishi 名刺 — a JWT is a business card nobody can forge"));
+  say(dim("Starting an auth server and three APIs (Express, Koa, Fastify) on loopback…"));
+  const { auth, apis } = await startEverything();
+  say(`auth server ${auth.url}; APIs ${apis.map((api) => `${api.name} ${api.url}`).join(", ")}`);
+
+  step("omochi logs in; the card is only Base64URL: anyone can read it");
+  const omochi = await login(auth, "omochi", "mochi-mochi");
+  const [headerPart, payloadPart, signaturePart] = omochi.access.split(".");
+  check(signaturePart !== undefined, "the access token should have three parts");
+  const header = decodePart(headerPart!);
+  const payload = decodePart(payloadPart!);
+  say(`token ${dim(shortToken(omochi.access))}`);
+  say(`header  (just base64url):\n${indentJson(header)}`);
+  say(`payload (just base64url):\n${indentJson(payload)}`);
+  say(
+    dim(
+      "Readable by anyone — so never put secrets in it, and always use HTTPS. What nobody can do is change it.",
+    ),
+  );
+  check(header.alg === "RS256" && typeof header.kid === "string", "RS256 with a kid");
+  check(payload.role === "standard user" && payload.name === "omochi", "omochi is a standard user");
+
+  step("The same card works at every API: each verifies it alone, with no shared session");
+  await everyApi(apis, "/me", omochi.access, 200);
+  await everyApi(apis, "/orders", omochi.access, 200);
+  await everyApi(apis, "/me", undefined, 401);
+
+  step('/admin is for role "admin": 403 for a standard user, 200 for admin');
+  await everyApi(apis, "/admin", omochi.access, 403);
+  const admin = await login(auth, "admin", "admin-pass");
+  await everyApi(apis, "/admin", admin.access, 200);
+
+  step('A forged card: the payload edited to say "role": "admin"');
+  const forgedPayload = Buffer.from(JSON.stringify({ ...payload, role: "admin" })).toString(
+    "base64url",
+  );
+  const forged = `${headerPart}.${forgedPayload}.${signaturePart}`;
+  say(`edited payload ${dim(shortToken(forged))} — the signature no longer matches`);
+  await everyApi(apis, "/admin", forged, 401);
+
+  step("Key rotation: old cards keep working, new cards carry the new kid, no API restarts");
+  const rotated = await call("POST", `${auth.url}/admin/rotate-keys`, {
+    token: admin.access,
+    label: "auth",
+  });
+  check(rotated.status === 200, "rotation should succeed for admin");
+  const newKid = field(rotated.body, "current_kid");
+  check(newKid !== header.kid, "the signing key should change");
+  await everyApi(apis, "/me", omochi.access, 200);
+  const afterRotation = await login(auth, "omochi", "mochi-mochi");
+  const rotatedKid = decodePart(afterRotation.access.split(".")[0]!).kid;
+  say(`old kid ${dim(String(header.kid))} → new kid ${bold(String(rotatedKid))}`);
+  check(rotatedKid === newKid, "new tokens should carry the new kid");
+  await everyApi(apis, "/me", afterRotation.access, 200);
+
+  step("Refresh: a new short-lived card; reusing an old refresh token kills the whole family");
+  const refreshed = await call("POST", `${auth.url}/token/refresh`, {
+    json: { refresh_token: omochi.refresh },
+    label: "auth",
+  });
+  check(refreshed.status === 200, "refresh should succeed once");
+  const newRefresh = field(refreshed.body, "refresh_token");
+  await everyApi(apis, "/me", field(refreshed.body, "access_token"), 200);
+  say(dim("Now someone replays the old refresh token (stolen, say)…"));
+  const replay = await call("POST", `${auth.url}/token/refresh`, {
+    json: { refresh_token: omochi.refresh },
+    label: "auth",
+  });
+  check(replay.status === 400, "a reused refresh token should be refused");
+  const familyDead = await call("POST", `${auth.url}/token/refresh`, {
+    json: { refresh_token: newRefresh },
+    label: "auth",
+  });
+  check(
+    familyDead.status === 400,
+    "reuse should revoke the newest refresh token of the family too",
+  );
+  say(dim("Both thief and owner must log in again: the reuse gave the theft away."));
+
+  step("Logout: the refresh token dies; the access token lives on until it expires");
+  const session = await login(auth, "omochi", "mochi-mochi");
+  const logout = await call("POST", `${auth.url}/logout`, {
+    json: { refresh_token: session.refresh },
+    label: "auth",
+  });
+  check(logout.status === 204 || logout.status === 200, "logout should succeed");
+  const afterLogout = await call("POST", `${auth.url}/token/refresh`, {
+    json: { refresh_token: session.refresh },
+    label: "auth",
+  });
+  check(afterLogout.status === 400, "the refresh token should be dead after logout");
+  await everyApi(apis, "/me", session.access, 200);
+  const exp = Number(decodePart(session.access.split(".")[1]!).exp);
+  const secondsLeft = Math.round(exp - Date.now() / 1000);
+  say(
+    `The APIs keep no session, so there is nothing to cut: this card is valid for ${bold(`${secondsLeft} s`)} more.`,
+  );
+  say(dim("That is why access tokens live minutes, not days, and refresh tokens do the rest."));
+
+  console.log(
+    `\n${bold("All steps behaved.")} ${dim(`(${((Date.now() - started) / 1000).toFixed(1)} s)`)}`,
+  );
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    const message = error instanceof StepFailed ? `Step failed: ${error.message}` : String(error);
+    console.error(`\n${red(message)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,68 @@
+import { createVerifier, type Verifier } from "./create-verifier.js";
+import type { TokenRequest } from "./extract-token.js";
+import type { Identity } from "./identity.js";
+import type { VerifierOptions } from "./options.js";
+
+/** Per-request options every adapter offers, typed by the framework's request. */
+export interface RequestAuthOptions<Req> {
+  /**
+   * Let requests without a token through with no identity. A token that is sent but invalid is
+   * still refused. Default `false`.
+   */
+  optional?: boolean;
+  /** Read the token yourself (return `undefined` for none). Default: RFC 6750 §2.1 extraction. */
+  getToken?: (req: Req) => string | undefined | Promise<string | undefined>;
+}
+
+/**
+ * What an adapter's `jwtAuth()` accepts: a JWKS URL (the shorthand), verifier options, or a
+ * prebuilt `verifier` to share one key cache between several middlewares; plus the per-request
+ * options.
+ */
+export type AdapterOptions<Req> =
+  | (VerifierOptions & RequestAuthOptions<Req> & { verifier?: undefined })
+  | (RequestAuthOptions<Req> & { verifier: Verifier });
+
+/** The one piece of per-request logic every adapter shares. */
+export interface RequestAuthenticator<Req> {
+  readonly verifier: Verifier;
+  /**
+   * Authenticates a framework request. `optional` overrides the configured default (Fastify's
+   * per-route config uses it).
+   */
+  authenticate(req: Req, request: TokenRequest, optional?: boolean): Promise<Identity | undefined>;
+}
+
+/**
+ * Builds the verifier once from an adapter's options and returns the per-request call. Adapters
+ * are thin because this, not they, knows the option forms.
+ *
+ * @throws {ConfigurationError} at start-up for a bad option.
+ * @example
+ * const auth = createRequestAuthenticator<Request>(options);
+ * const identity = await auth.authenticate(req, { headers: req.headers, url: req.originalUrl });
+ */
+export function createRequestAuthenticator<Req>(
+  options: string | URL | AdapterOptions<Req>,
+): RequestAuthenticator<Req> {
+  if (typeof options === "string" || options instanceof URL) {
+    const verifier = createVerifier(options);
+    return {
+      verifier,
+      authenticate: (_req, request, optional = false) =>
+        verifier.authenticate(request, { optional }),
+    };
+  }
+  // Adapter-only keys (optional, getToken, protectAllRoutes, …) are ignored by createVerifier.
+  const verifier = options.verifier ?? createVerifier(options as VerifierOptions);
+  const optionalByDefault = options.optional === true;
+  const { getToken } = options;
+  return {
+    verifier,
+    authenticate: (req, request, optional = optionalByDefault) =>
+      verifier.authenticate(
+        request,
+        getToken === undefined ? { optional } : { optional, getToken: () => getToken(req) },
+      ),
+  };
+}
