@@ -5,6 +5,8 @@ export default defineConfig({
     include: ["conformance/**/*.test.ts", "packaging/**/*.test.ts", "security/**/*.test.ts"],
     reporters: ["default", "json"],
     outputFile: { json: "test-results.json" },
-    testTimeout: 20_000,
+    // Generous: CI shares two cores between key generation, servers and workers.
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
   },
 });

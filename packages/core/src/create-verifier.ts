@@ -154,6 +154,9 @@ export function toAuthError(error: unknown, realm = "api"): AuthError {
 // Three base64url segments; anything else is refused before any parsing or key lookup.
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
+const VERIFIED_CACHE_MAX_BYTES = 8 * 1024 * 1024;
+const VERIFIED_ENTRY_OVERHEAD_BYTES = 1024;
+
 interface CachedVerification {
   identity: Identity;
   issuer: ResolvedIssuer;
@@ -173,7 +176,12 @@ class TokenVerifier implements Verifier {
     this.#origin = Object.freeze({ realm: options.realm, onEvent: options.onEvent });
     this.#cache =
       options.verifiedTokenCacheMax > 0
-        ? new LRUCache({ max: options.verifiedTokenCacheMax })
+        ? new LRUCache({
+            max: options.verifiedTokenCacheMax,
+            // Tokens may be up to 16 KiB each, so entries are also bounded by bytes.
+            maxSize: VERIFIED_CACHE_MAX_BYTES,
+            sizeCalculation: (_entry, token) => token.length + VERIFIED_ENTRY_OVERHEAD_BYTES,
+          })
         : undefined;
   }
 
