@@ -86,6 +86,22 @@ export function buildChallenge(attributes: Readonly<Record<string, string | unde
   return parts.length === 0 ? "Bearer" : `Bearer ${parts.join(", ")}`;
 }
 
+function errorChallenge(
+  realm: string | undefined,
+  error: AuthErrorCode,
+  description: string,
+  scopes?: readonly string[],
+): Record<string, string> {
+  return {
+    "WWW-Authenticate": buildChallenge({
+      realm: realm ?? DEFAULT_REALM,
+      error,
+      error_description: description,
+      scope: scopes !== undefined && scopes.length > 0 ? scopes.join(" ") : undefined,
+    }),
+  };
+}
+
 /**
  * Base class of every refusal meishi produces. Abstract: throw one of the subclasses.
  */
@@ -155,13 +171,7 @@ export class InvalidRequestError extends AuthError {
       400,
       options.reason ?? "malformed_header",
       description,
-      {
-        "WWW-Authenticate": buildChallenge({
-          realm: options.realm ?? DEFAULT_REALM,
-          error: "invalid_request",
-          error_description: description,
-        }),
-      },
+      errorChallenge(options.realm, "invalid_request", description),
       options.cause,
     );
   }
@@ -176,13 +186,7 @@ export class InvalidTokenError extends AuthError {
       401,
       options.reason ?? "malformed_token",
       description,
-      {
-        "WWW-Authenticate": buildChallenge({
-          realm: options.realm ?? DEFAULT_REALM,
-          error: "invalid_token",
-          error_description: description,
-        }),
-      },
+      errorChallenge(options.realm, "invalid_token", description),
       options.cause,
     );
   }
@@ -203,14 +207,7 @@ export class InsufficientScopeError extends AuthError {
       403,
       options.reason ?? "claim_check_failed",
       description,
-      {
-        "WWW-Authenticate": buildChallenge({
-          realm: options.realm ?? DEFAULT_REALM,
-          error: "insufficient_scope",
-          error_description: description,
-          scope: options.scopes && options.scopes.length > 0 ? options.scopes.join(" ") : undefined,
-        }),
-      },
+      errorChallenge(options.realm, "insufficient_scope", description, options.scopes),
       options.cause,
     );
   }
