@@ -90,6 +90,22 @@ function classifyThrown(error: unknown, signal: AbortSignal): FetchFailure {
   return new FetchFailure("network", "fetch failed", undefined, error);
 }
 
+async function fetchOnce(target: URL, signal: AbortSignal): Promise<Response> {
+  const init: RequestInit = {
+    redirect: "manual",
+    signal,
+    headers: { accept: "application/json, application/jwk-set+json" },
+  };
+  try {
+    return await fetch(target, init);
+  } catch (error) {
+    // A pooled keep-alive connection the server has just closed fails before any response; one
+    // immediate retry on a fresh connection (same deadline) tells that race from a real outage.
+    if (signal.aborted) throw error;
+    return fetch(target, init);
+  }
+}
+
 /**
  * GETs a JSON document with a deadline on the whole exchange (headers and body), a byte cap,
  * and redirects followed only within the same origin: a JWKS that redirects elsewhere could
@@ -102,11 +118,7 @@ export async function fetchJson(url: URL, options: FetchJsonOptions): Promise<Fe
   try {
     let target = url;
     for (let hop = 0; ; hop++) {
-      const response = await fetch(target, {
-        redirect: "manual",
-        signal: controller.signal,
-        headers: { accept: "application/json, application/jwk-set+json" },
-      });
+      const response = await fetchOnce(target, controller.signal);
       if (response.status >= 300 && response.status < 400) {
         await response.body?.cancel().catch(() => undefined);
         const location = response.headers.get("location");

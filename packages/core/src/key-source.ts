@@ -200,9 +200,11 @@ export class RemoteKeySource implements KeySource {
       });
       throw noMatchingKey();
     }
-    const set = await this.#jwks.refresh();
+    // When the refetch fails but keys are cached, this token's kid is still not one we trust:
+    // refuse the token (401) rather than report the whole service down (503).
+    const set = await this.#jwks.refresh().catch(() => undefined);
     safeEmit(this.#config.onEvent, { type: "kid_miss", uri: this.#uriLabel, kid, refetched: true });
-    if (set.kids.has(kid)) return set.select(header, token);
+    if (set?.kids.has(kid)) return set.select(header, token);
     this.#misses.set(kid, this.#generation);
     throw noMatchingKey();
   }

@@ -195,6 +195,17 @@ describe("remote key source", () => {
     expect(await outcome(warm.verify(token))).toBe(200);
   });
 
+  it("answers an unknown kid with 401, not 503, when its refetch fails but keys are cached", async () => {
+    const issuer = await startIssuer();
+    const verifier = verifierFor(issuer);
+    const token = await issuer.sign();
+    await verifier.verify(token);
+    issuer.setFault({ kind: "status", status: 500 });
+    expect(await outcome(verifier.verify(randomKidToken(token, "unknown")))).toBe(401);
+    expect(issuer.requests.jwks).toBe(2);
+    expect(await outcome(verifier.verify(token))).toBe(200);
+  });
+
   it("follows a same-origin redirect", async () => {
     const issuer = await startIssuer();
     issuer.setFault({ kind: "redirect", location: "/.well-known/jwks.json" }, { times: 1 });

@@ -1,0 +1,186 @@
+// Helpers shared by the bench scripts: child servers, statistics, tables and result files.
+import { fork, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
+export const RESULTS_DIR = join(BENCH_DIR, "results");
+
+/** @type {Set<import("node:child_process").ChildProcess>} */
+const children = new Set();
+/** @type {Array<() => Promise<unknown> | unknown>} */
+const cleanups = [];
+let cleaningUp = false;
+
+/** Register something to close at the end, on error and on Ctrl-C. */
+export function onCleanup(fn) {
+  cleanups.push(fn);
+}
+
+/** Close everything registered and kill every child still running. Idempotent. */
+export async function cleanup() {
+  if (cleaningUp) return;
+  cleaningUp = true;
+  for (const child of children) child.kill("SIGKILL");
+  children.clear();
+  for (const fn of cleanups.reverse()) {
+    try {
+      await fn();
+    } catch {
+      // best effort: the process is ending
+    }
+  }
+}
+
+// The 'exit' handler can only do synchronous work: kill the children. Signals run the full
+// cleanup, then exit with the conventional code.
+process.on("exit", () => {
+  for (const child of children) child.kill("SIGKILL");
+});
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.once(signal, () => {
+    console.error(`\n${signal}: cleaning up`);
+    cleanup().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+  });
+}
+
+/**
+ * Fork bench/servers/<name>.mjs with the issuer settings in its environment and wait for it
+ * to say "ready <port>".
+ * @param {string} name
+ * @param {Record<string, string>} env
+ * @param {number} [timeoutMs]
+ * @returns {Promise<{ port: number, stop: () => Promise<void>, child: import("node:child_process").ChildProcess }>}
+ */
+export function startServer(name, env, timeoutMs = 15_000) {
+  const file = join(BENCH_DIR, "servers", `${name}.mjs`);
+  const child = fork(file, [], {
+    env: { ...process.env, PORT: "0", ...env },
+    stdio: ["ignore", "pipe", "pipe", "ipc"],
+  });
+  children.add(child);
+  let stderr = "";
+  child.stderr?.on("data", (chunk) => {
+    stderr = (stderr + chunk).slice(-4000);
+  });
+  child.stdout?.resume();
+  const stop = () =>
+    new Promise((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        children.delete(child);
+        resolve();
+        return;
+      }
+      const timer = setTimeout(() => child.kill("SIGKILL"), 3000);
+      child.once("exit", () => {
+        clearTimeout(timer);
+        children.delete(child);
+        resolve();
+      });
+      child.kill("SIGTERM");
+    });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      stop();
+      reject(new Error(`${name}: not ready after ${timeoutMs} ms\n${stderr}`));
+    }, timeoutMs);
+    child.once("message", (message) => {
+      clearTimeout(timer);
+      resolve({ port: message.ready, stop, child });
+    });
+    child.once("exit", (code, signal) => {
+      clearTimeout(timer);
+      children.delete(child);
+      reject(new Error(`${name}: exited (${code ?? signal}) before ready\n${stderr}`));
+    });
+  });
+}
+
+/** @param {number[]} values */
+export function median(values) {
+  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Format a number with thousands separators and the given decimals. */
+export function fmt(value, decimals = 0) {
+  if (!Number.isFinite(value)) return "n/a";
+  return value.toLocaleString("en-US", {
+    minimumFractionDigits: decimals,
+    maximumFractionDigits: decimals,
+  });
+}
+
+/** "1.23×" */
+export function ratio(a, b) {
+  if (!Number.isFinite(a) || !Number.isFinite(b) || b === 0) return "n/a";
+  return `${(a / b).toFixed(2)}×`;
+}
+
+/**
+ * A GitHub-flavoured markdown table.
+ * @param {string[]} header
+ * @param {Array<Array<string | number>>} rows
+ * @param {Array<"l" | "r">} [align]
+ */
+export function table(header, rows, align = []) {
+  const cells = [header, ...rows].map((row) => row.map(String));
+  const widths = header.map((_, i) => Math.max(3, ...cells.map((row) => row[i]?.length ?? 0)));
+  const pad = (text, i) => (align[i] === "r" ? text.padStart(widths[i]) : text.padEnd(widths[i]));
+  const sep = widths.map((w, i) => (align[i] === "r" ? `${"-".repeat(w - 1)}:` : "-".repeat(w)));
+  const line = (row) => `| ${row.map(pad).join(" | ")} |`;
+  return [line(cells[0]), `| ${sep.join(" | ")} |`, ...cells.slice(1).map(line)].join("\n");
+}
+
+/** What the numbers were measured on. */
+export function machine() {
+  const cpus = os.cpus();
+  return {
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+    cpu: cpus[0]?.model ?? "unknown",
+    cores: cpus.length,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    loadavg: os.loadavg().map((v) => Number(v.toFixed(2))),
+  };
+}
+
+/** UTC date as YYYY-MM-DD. */
+export function today() {
+  return new Date().toISOString().slice(0, 10);
+}
+
+/**
+ * Write results/<base>.json and results/<base>.md; returns their paths.
+ * @param {string} base
+ * @param {unknown} json
+ * @param {string} markdown
+ */
+export function writeResults(base, json, markdown) {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const jsonPath = join(RESULTS_DIR, `${base}.json`);
+  const mdPath = join(RESULTS_DIR, `${base}.md`);
+  writeFileSync(jsonPath, `${JSON.stringify(json, null, 2)}\n`);
+  writeFileSync(mdPath, markdown.endsWith("\n") ? markdown : `${markdown}\n`);
+  // The repository lints every file with Biome; format the reports the same way so committing
+  // them keeps `pnpm test` green. Best effort: the files are valid either way.
+  const biome = join(BENCH_DIR, "..", "node_modules", ".bin", "biome");
+  if (existsSync(biome)) {
+    spawnSync(biome, ["format", "--write", jsonPath, mdPath], { stdio: "ignore" });
+  }
+  return { jsonPath, mdPath };
+}
+
+/** The exact command line, for the reports. */
+export function commandLine() {
+  const script = process.argv[1] ? process.argv[1].slice(BENCH_DIR.length + 1) : "";
+  const vars = Object.entries(process.env)
+    .filter(([key]) => key.startsWith("BENCH_"))
+    .map(([key, value]) => `${key}=${value} `)
+    .join("");
+  return `${vars}node ${[script, ...process.argv.slice(2)].join(" ")}`.trim();
+}
