@@ -303,9 +303,14 @@ class TokenVerifier implements Verifier {
     const issuer = this.#issuerFor(token);
     // Refuse a disallowed `alg` before any key lookup, so `none` or HS256 tokens never cause a
     // JWKS fetch (RFC 8725 §3.1).
-    const { alg } = decodeProtectedHeader(token);
-    if (typeof alg !== "string" || !issuer.algorithms.includes(alg)) {
+    const header = decodeProtectedHeader(token);
+    if (typeof header.alg !== "string" || !issuer.algorithms.includes(header.alg)) {
       throw new InvalidTokenError({ realm: this.realm, reason: "alg_not_allowed" });
+    }
+    // RFC 7797 §7: JWTs never use the unencoded payload. jose reads `b64` only when `crit` lists
+    // it, so a stray `b64` would otherwise be ignored rather than refused.
+    if (Object.hasOwn(header, "b64")) {
+      throw new InvalidTokenError({ realm: this.realm, reason: "unsupported_header" });
     }
     const verifyOptions: JWTVerifyOptions = {
       algorithms: [...issuer.algorithms],
@@ -322,6 +327,10 @@ class TokenVerifier implements Verifier {
       (header, input) => issuer.keySource.getKey(header, input),
       verifyOptions,
     );
+    // RFC 7519 §4.1.2: `sub` is a string; jose only checks it when a subject is expected.
+    if (payload.sub !== undefined && typeof payload.sub !== "string") {
+      throw new InvalidTokenError({ realm: this.realm, reason: "claim_invalid" });
+    }
     const nowSec = Date.now() / 1000;
     // jose checks `iat` only against maxTokenAge; a token minted in the future is refused here.
     if (typeof payload.iat === "number" && payload.iat > nowSec + issuer.clockToleranceSec) {

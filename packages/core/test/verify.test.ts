@@ -163,6 +163,8 @@ describe("verify: signatures and algorithms", () => {
     expect((await rejection(verifier.verify(crit))).status).toBe(401);
     const b64 = await issuer.sign({}, { header: { crit: ["b64"], b64: false } });
     expect((await rejection(verifier.verify(b64))).status).toBe(401);
+    const strayB64 = await issuer.sign({}, { header: { b64: false } });
+    expect((await rejection(verifier.verify(strayB64))).reason).toBe("unsupported_header");
   });
 
   it("refuses malformed and oversized tokens before any parsing", async () => {
@@ -211,7 +213,13 @@ describe("verify: claims", () => {
   });
 
   it("refuses claims of the wrong type", async () => {
-    for (const claims of [{ exp: "2000000000" }, { aud: { a: 1 } }, { iss: 5 }, { nbf: "x" }]) {
+    for (const claims of [
+      { exp: "2000000000" },
+      { aud: { a: 1 } },
+      { iss: 5 },
+      { nbf: "x" },
+      { sub: 7 },
+    ]) {
       expect((await rejection(verifier.verify(await issuer.sign(claims)))).status).toBe(401);
     }
   });
