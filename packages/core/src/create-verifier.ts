@@ -239,7 +239,7 @@ class TokenVerifier implements Verifier {
     } catch (error) {
       this.#reject(toAuthError(error, this.realm));
     }
-    await this.#checkRevocation(identity);
+    if (this.#options.isRevoked !== undefined) await this.#checkRevocation(identity);
     return identity;
   }
 
