@@ -9,6 +9,7 @@ import {
 import { LRUCache } from "lru-cache";
 import {
   type AuthError,
+  ConfigurationError,
   InvalidTokenError,
   isAuthError,
   MissingTokenError,
@@ -237,6 +238,7 @@ class TokenVerifier implements Verifier {
     try {
       identity = this.#fromCache(token) ?? (await this.#verifyFully(token));
     } catch (error) {
+      if (error instanceof ConfigurationError) throw error;
       this.#reject(toAuthError(error, this.realm));
     }
     if (this.#options.isRevoked !== undefined) await this.#checkRevocation(identity);

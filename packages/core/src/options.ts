@@ -230,9 +230,16 @@ function resolveKeySource(
   if (options.keys !== undefined) {
     const keys = options.keys;
     if (typeof keys === "object" && "keys" in keys && Array.isArray(keys.keys)) {
-      return new StaticKeySource(
-        parseKeySet(keys, { algorithms, maxKeys: Number.POSITIVE_INFINITY, onIgnored: () => {} }),
-      );
+      // Importing keys is async, so an unusable static set surfaces at ready() or the first
+      // verify, still as a ConfigurationError: a mistake in the setup is never a 401.
+      const parsed = parseKeySet(keys, {
+        algorithms,
+        maxKeys: Number.POSITIVE_INFINITY,
+        onIgnored: () => {},
+      }).catch((error: unknown) => {
+        throw new ConfigurationError(`keys: ${(error as Error).message}`);
+      });
+      return new StaticKeySource(parsed);
     }
     try {
       return new StaticKeySource(keys as KeyObject | string);

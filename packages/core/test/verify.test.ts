@@ -395,6 +395,19 @@ describe("static keys", () => {
     ).toThrow(ConfigurationError);
   });
 
+  it("reports a static JWKS with no usable key as a configuration error, never a 401", async () => {
+    const sig = await generateTestKey("RS256", "sig");
+    const v = createVerifier({
+      keys: { keys: [{ ...sig.publicJwk, use: "enc" }] },
+      issuer: null,
+      audience: null,
+    });
+    await expect(v.ready()).rejects.toBeInstanceOf(ConfigurationError);
+    await expect(v.verify(await signToken(sig, { exp: 2e9 }))).rejects.toBeInstanceOf(
+      ConfigurationError,
+    );
+  });
+
   it("ignores enc keys, symmetric keys and RSA keys under 2048 bits in a JWKS", async () => {
     const small = generateKeyPairSync("rsa", { modulusLength: 1024 });
     const smallJwk = { ...(await exportJWK(small.publicKey)), kid: "small", alg: "RS256" };
