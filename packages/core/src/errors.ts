@@ -135,6 +135,14 @@ export abstract class AuthError extends Error {
     this.reason = reason;
     this.description = description;
     this.headers = Object.freeze(headers);
+    // A refusal is an answer, not a bug: its call stack says nothing useful (the cause keeps
+    // the detail), and some default handlers, such as Express's outside production, print
+    // `stack` into the response body.
+    Object.defineProperty(this, "stack", {
+      value: `${this.name}: ${description}`,
+      writable: true,
+      configurable: true,
+    });
   }
 
   override get name(): string {

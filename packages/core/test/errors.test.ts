@@ -83,3 +83,11 @@ describe("errors", () => {
     expect(isAuthError(new Error("plain"))).toBe(false);
   });
 });
+
+describe("stack", () => {
+  it("carries no call stack, so no default handler can print our internals", () => {
+    const error = new InvalidTokenError({ cause: new Error("inner") });
+    expect(error.stack).toBe("InvalidTokenError: The access token is invalid");
+    expect(String(error.stack)).not.toMatch(/\bat\b|\.js:|\.ts:/);
+  });
+});
