@@ -2,6 +2,8 @@ import { createVerifier, type Verifier } from "./create-verifier.js";
 import type { TokenRequest } from "./extract-token.js";
 import type { Identity } from "./identity.js";
 import type { VerifierOptions } from "./options.js";
+import type { AuthRule } from "./rules.js";
+import { authorize } from "./rules.js";
 
 /** Per-request options every adapter offers, typed by the framework's request. */
 export interface RequestAuthOptions<Req> {
@@ -23,8 +25,31 @@ export type AdapterOptions<Req> =
   | (VerifierOptions & RequestAuthOptions<Req> & { verifier?: undefined })
   | (RequestAuthOptions<Req> & { verifier: Verifier });
 
+// Which verifier saw a request, so a guard that finds no identity (optional auth, or a guard
+// without jwtAuth) still answers with that verifier's realm and reports to its listener.
+const verifierOfRequest = new WeakMap<object, Verifier>();
+
+/**
+ * The guard every adapter uses: checks rules against the request's identity with the realm and
+ * event listener of the verifier that authenticated the request.
+ *
+ * @throws {MissingTokenError} 401 when the request has no identity.
+ * @throws {InsufficientScopeError} 403 when a rule fails.
+ * @example
+ * authorizeRequest(req, req.auth, [anyRole("admin")]);
+ */
+export function authorizeRequest(
+  req: object,
+  identity: Identity | undefined | null,
+  rules: readonly AuthRule[],
+): void {
+  const verifier = verifierOfRequest.get(req);
+  if (verifier === undefined) authorize(identity, rules);
+  else verifier.authorize(identity, rules);
+}
+
 /** The one piece of per-request logic every adapter shares. */
-export interface RequestAuthenticator<Req> {
+export interface RequestAuthenticator<Req extends object> {
   readonly verifier: Verifier;
   /**
    * Authenticates a framework request. `optional` overrides the configured default (Fastify's
@@ -42,7 +67,7 @@ export interface RequestAuthenticator<Req> {
  * const auth = createRequestAuthenticator<Request>(options);
  * const identity = await auth.authenticate(req, { headers: req.headers, url: req.originalUrl });
  */
-export function createRequestAuthenticator<Req>(
+export function createRequestAuthenticator<Req extends object>(
   options: string | URL | AdapterOptions<Req>,
 ): RequestAuthenticator<Req> {
   if (typeof options === "string" || options instanceof URL) {
@@ -59,10 +84,12 @@ export function createRequestAuthenticator<Req>(
   const { getToken } = options;
   return {
     verifier,
-    authenticate: (req, request, optional = optionalByDefault) =>
-      verifier.authenticate(
+    authenticate: (req, request, optional = optionalByDefault) => {
+      verifierOfRequest.set(req, verifier);
+      return verifier.authenticate(
         request,
         getToken === undefined ? { optional } : { optional, getToken: () => getToken(req) },
-      ),
+      );
+    },
   };
 }

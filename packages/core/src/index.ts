@@ -1,5 +1,6 @@
 export {
   type AdapterOptions,
+  authorizeRequest,
   createRequestAuthenticator,
   type RequestAuthenticator,
   type RequestAuthOptions,

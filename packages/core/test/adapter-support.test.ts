@@ -2,6 +2,7 @@ import { createTestIssuer, type TestIssuer } from "@meishi/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   authorize,
+  authorizeRequest,
   claimMatches,
   createRequestAuthenticator,
   createVerifier,
@@ -102,5 +103,34 @@ describe("guards outside the verifier", () => {
       reason: "claim_check_failed",
       status: 403,
     });
+  });
+});
+
+describe("authorizeRequest", () => {
+  it("answers a request without identity with its verifier's realm", async () => {
+    const events: MeishiEvent[] = [];
+    const auth = createRequestAuthenticator<FakeFrameworkRequest>({
+      jwksUri: issuer.jwksUri,
+      issuer: issuer.issuer,
+      audience: issuer.audience,
+      realm: "orders",
+      optional: true,
+      onEvent: (event) => events.push(event),
+    });
+    const req: FakeFrameworkRequest = {};
+    const identity = await auth.authenticate(req, { headers: {} });
+    let refusal: unknown;
+    try {
+      authorizeRequest(req, identity, [claimMatches("tenant", "t1")]);
+    } catch (error) {
+      refusal = error;
+    }
+    expect(refusal).toBeInstanceOf(MissingTokenError);
+    expect((refusal as MissingTokenError).headers["WWW-Authenticate"]).toBe(
+      'Bearer realm="orders"',
+    );
+    expect(events.at(-1)).toMatchObject({ type: "token_rejected", reason: "missing_token" });
+    // A request no verifier saw still gets a 401, with the default realm.
+    expect(() => authorizeRequest({}, undefined, [])).toThrow(MissingTokenError);
   });
 });

@@ -2,7 +2,7 @@ import "./augment.js";
 import {
   type AdapterOptions,
   type AuthRule,
-  authorize,
+  authorizeRequest,
   createRequestAuthenticator,
   type RequestAuthOptions,
 } from "@meishi/core";
@@ -51,7 +51,7 @@ export function jwtAuth(options: string | URL | JwtAuthOptions): RequestHandler 
 export function guard(rule: AuthRule): RequestHandler {
   return function meishiGuard(req, _res, next) {
     try {
-      authorize(req.auth, [rule]);
+      authorizeRequest(req, req.auth, [rule]);
     } catch (error) {
       next(error);
       return;

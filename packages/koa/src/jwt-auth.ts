@@ -1,7 +1,7 @@
 import {
   type AdapterOptions,
   type AuthRule,
-  authorize,
+  authorizeRequest,
   createRequestAuthenticator,
   type RequestAuthOptions,
 } from "@meishi/core";
@@ -48,7 +48,7 @@ export function jwtAuth(options: string | URL | JwtAuthOptions): Middleware<Auth
 /** Checks one rule against `ctx.state.auth`; a guard's only logic. */
 export function guard(rule: AuthRule): Middleware<AuthState> {
   return function meishiGuard(ctx: ParameterizedContext<AuthState>, next) {
-    authorize(ctx.state.auth, [rule]);
+    authorizeRequest(ctx, ctx.state.auth, [rule]);
     return next();
   };
 }
