@@ -70,18 +70,13 @@ export interface RequestAuthenticator<Req extends object> {
 export function createRequestAuthenticator<Req extends object>(
   options: string | URL | AdapterOptions<Req>,
 ): RequestAuthenticator<Req> {
-  if (typeof options === "string" || options instanceof URL) {
-    const verifier = createVerifier(options);
-    return {
-      verifier,
-      authenticate: (_req, request, optional = false) =>
-        verifier.authenticate(request, { optional }),
-    };
-  }
+  const shorthand = typeof options === "string" || options instanceof URL;
   // Adapter-only keys (optional, getToken, protectAllRoutes, …) are ignored by createVerifier.
-  const verifier = options.verifier ?? createVerifier(options as VerifierOptions);
-  const optionalByDefault = options.optional === true;
-  const { getToken } = options;
+  const verifier = shorthand
+    ? createVerifier(options)
+    : (options.verifier ?? createVerifier(options as VerifierOptions));
+  const optionalByDefault = !shorthand && options.optional === true;
+  const getToken = shorthand ? undefined : options.getToken;
   return {
     verifier,
     authenticate: (req, request, optional = optionalByDefault) => {

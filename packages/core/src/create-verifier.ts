@@ -2,7 +2,6 @@ import {
   decodeJwt,
   decodeProtectedHeader,
   type JWTPayload,
-  type JWTVerifyOptions,
   errors as joseErrors,
   jwtVerify,
 } from "jose";
@@ -314,20 +313,11 @@ class TokenVerifier implements Verifier {
     if (Object.hasOwn(header, "b64")) {
       throw new InvalidTokenError({ realm: this.realm, reason: "unsupported_header" });
     }
-    const verifyOptions: JWTVerifyOptions = {
-      algorithms: [...issuer.algorithms],
-      clockTolerance: issuer.clockToleranceSec,
-      requiredClaims: [...issuer.requiredClaims],
-    };
-    if (issuer.issuer !== undefined) verifyOptions.issuer = issuer.issuer;
-    if (issuer.audience !== undefined) verifyOptions.audience = issuer.audience;
-    if (issuer.typ !== undefined) verifyOptions.typ = issuer.typ;
-    if (issuer.maxTokenAgeSec !== undefined) verifyOptions.maxTokenAge = issuer.maxTokenAgeSec;
     const keyVersion = issuer.keySource.version;
     const { payload, protectedHeader } = await jwtVerify<AuthClaims>(
       token,
-      (header, input) => issuer.keySource.getKey(header, input),
-      verifyOptions,
+      issuer.keySource.getKey,
+      issuer.jwtVerifyOptions,
     );
     // RFC 7519 §4.1.2: `sub` is a string; jose only checks it when a subject is expected.
     if (payload.sub !== undefined && typeof payload.sub !== "string") {

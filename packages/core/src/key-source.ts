@@ -13,8 +13,14 @@ import {
 
 /** Where verification keys come from. */
 export interface KeySource {
-  /** The key for a token's header, or a jose error / ServiceUnavailableError. */
-  getKey(header: JWSHeaderParameters, token: FlattenedJWSInput): Promise<VerificationKey>;
+  /**
+   * The key for a token's header, or a jose error / ServiceUnavailableError. A bound function,
+   * so the verifier hands it to jose as is.
+   */
+  readonly getKey: (
+    header: JWSHeaderParameters,
+    token: FlattenedJWSInput,
+  ) => Promise<VerificationKey>;
   /** Resolves once keys are loaded. */
   ready(): Promise<void>;
   /** Changes whenever the key material changes. */
@@ -172,12 +178,15 @@ export class RemoteKeySource implements KeySource {
     await this.#jwks.get();
   }
 
-  async getKey(header: JWSHeaderParameters, token: FlattenedJWSInput): Promise<VerificationKey> {
+  readonly getKey = async (
+    header: JWSHeaderParameters,
+    token: FlattenedJWSInput,
+  ): Promise<VerificationKey> => {
     const set = await this.#jwks.get();
     const kid = header.kid;
     if (typeof kid !== "string" || set.kids.has(kid)) return set.select(header, token);
     return this.#resolveUnknownKid(kid, header, token);
-  }
+  };
 
   async #resolveUnknownKid(
     kid: string,
@@ -330,9 +339,10 @@ export class StaticKeySource implements KeySource {
     await this.#loading;
   }
 
-  getKey(header: JWSHeaderParameters, token: FlattenedJWSInput): Promise<VerificationKey> {
-    return this.#resolve(header, token);
-  }
+  readonly getKey = (
+    header: JWSHeaderParameters,
+    token: FlattenedJWSInput,
+  ): Promise<VerificationKey> => this.#resolve(header, token);
 }
 
 type ParsedKeySetPromise = Promise<ParsedKeySet>;

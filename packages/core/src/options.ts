@@ -1,5 +1,5 @@
 import type { KeyObject } from "node:crypto";
-import type { JSONWebKeySet } from "jose";
+import type { JSONWebKeySet, JWTVerifyOptions } from "jose";
 import { ConfigurationError } from "./errors.js";
 import type { EventListener } from "./events.js";
 import type { TokenSourceOptions } from "./extract-token.js";
@@ -121,15 +121,13 @@ export type VerifierOptions = SingleIssuerOptions | MultiIssuerOptions;
 
 /** An issuer's resolved rules. */
 export interface ResolvedIssuer {
-  readonly issuer: string | string[] | undefined;
-  readonly audience: string | string[] | undefined;
   readonly algorithms: readonly string[];
   readonly rolePaths: readonly ClaimPath[];
-  readonly typ: string | undefined;
-  readonly requiredClaims: readonly string[];
   readonly clockToleranceSec: number;
   readonly maxTokenAgeSec: number | undefined;
   readonly keySource: KeySource;
+  /** jose's options for this issuer, built once so the request path only passes them on. */
+  readonly jwtVerifyOptions: Readonly<JWTVerifyOptions>;
 }
 
 export interface ResolvedOptions {
@@ -271,19 +269,27 @@ function resolveIssuer(
 ): ResolvedIssuer {
   const algorithms = resolveAlgorithms(options.algorithms);
   const discoveryIssuer = typeof issuer === "string" ? issuer : undefined;
+  const clockToleranceSec = checkPositive("clockToleranceSec", options.clockToleranceSec, 5);
+  const maxTokenAgeSec =
+    options.maxTokenAgeSec === undefined
+      ? undefined
+      : checkPositive("maxTokenAgeSec", options.maxTokenAgeSec, 0);
+  const jwtVerifyOptions: JWTVerifyOptions = {
+    algorithms: [...algorithms],
+    clockTolerance: clockToleranceSec,
+    requiredClaims: ["exp", ...(options.requiredClaims ?? [])],
+  };
+  if (issuer !== undefined) jwtVerifyOptions.issuer = issuer;
+  if (audience !== undefined) jwtVerifyOptions.audience = audience;
+  if (options.typ !== undefined) jwtVerifyOptions.typ = options.typ;
+  if (maxTokenAgeSec !== undefined) jwtVerifyOptions.maxTokenAge = maxTokenAgeSec;
   return Object.freeze({
-    issuer,
-    audience,
     algorithms,
     rolePaths: resolveRolePaths(options.rolesClaim),
-    typ: options.typ,
-    requiredClaims: Object.freeze(["exp", ...(options.requiredClaims ?? [])]),
-    clockToleranceSec: checkPositive("clockToleranceSec", options.clockToleranceSec, 5),
-    maxTokenAgeSec:
-      options.maxTokenAgeSec === undefined
-        ? undefined
-        : checkPositive("maxTokenAgeSec", options.maxTokenAgeSec, 0),
+    clockToleranceSec,
+    maxTokenAgeSec,
     keySource: resolveKeySource(options, discoveryIssuer, algorithms, onEvent),
+    jwtVerifyOptions: Object.freeze(jwtVerifyOptions),
   });
 }
 

@@ -6,6 +6,7 @@ import {
   allScopes,
   anyRole,
   anyScope,
+  authorizeRequest,
   type ClaimExpectation,
   type ClaimPath,
   claimMatches,
@@ -53,7 +54,7 @@ const plugin: FastifyPluginAsync<MeishiPluginOptions> = async (fastify, options)
     (rule: AuthRule): AuthHook =>
     async (request) => {
       await authenticate(request);
-      auth.verifier.authorize(request.auth, [rule]);
+      authorizeRequest(request, request.auth, [rule]);
     };
 
   // A stable request shape: every request has `auth` from the start (Fastify's decorator rule).
