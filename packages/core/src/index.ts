@@ -28,6 +28,7 @@ export {
   ServiceUnavailableError,
   type ServiceUnavailableErrorOptions,
 } from "./errors.js";
+export type { DiagnosticLogger } from "./diagnostics.js";
 export type { EventListener, MeishiEvent } from "./events.js";
 export {
   extractToken,
@@ -70,3 +71,12 @@ export {
   claimMatches,
   claimSatisfies,
 } from "./rules.js";
+export type {
+  IssuerRevocation,
+  RevocationList,
+  RevocationQuery,
+  RevocationStore,
+  SessionRevocation,
+  SubjectRevocation,
+  TokenRevocation,
+} from "./revocation.js";
