@@ -15,6 +15,7 @@ import {
   type RejectReason,
   ServiceUnavailableError,
 } from "./errors.js";
+import type { DiagnosticLogger } from "./diagnostics.js";
 import { safeEmit } from "./events.js";
 import { DEFAULT_MAX_TOKEN_BYTES, findToken, type TokenRequest } from "./extract-token.js";
 import { type AuthClaims, createIdentity, type Identity, type IdentityOrigin } from "./identity.js";
@@ -32,6 +33,19 @@ export interface AuthenticateOptions {
   optional?: boolean;
   /** Read the token yourself instead of from the request (`undefined` means none was sent). */
   getToken?: () => string | undefined | Promise<string | undefined>;
+  /**
+   * Where to tell the developer why this request's token was refused (Fastify passes
+   * `request.log`). Default: the verifier's `logger`.
+   */
+  log?: DiagnosticLogger;
+}
+
+/** Who is building a verifier, so a configuration error can name the user's own call. */
+export interface VerifierContext {
+  /** The user's call, e.g. `jwtAuth()` from @meishi/express. */
+  readonly caller: string;
+  /** Option names the caller adds on top of the verifier's own (optional, getToken, …). */
+  readonly adapterKeys: readonly string[];
 }
 
 /** Verifies bearer tokens. Create one per application, at start-up, and share it. */
@@ -397,4 +411,15 @@ export function createVerifier<Claims extends JWTPayload = AuthClaims>(
     return verifier as unknown as Verifier<Claims>;
   }
   return new TokenVerifier(resolveOptions(options)) as unknown as Verifier<Claims>;
+}
+
+/**
+ * {@link createVerifier} for adapters: configuration errors name the adapter's call, and the
+ * adapter's own option names are not refused as unknown.
+ */
+export function createVerifierFor<Claims extends JWTPayload = AuthClaims>(
+  options: string | URL | VerifierOptions,
+  _context: VerifierContext,
+): Verifier<Claims> {
+  return createVerifier<Claims>(options);
 }

@@ -23,6 +23,7 @@ export type AuthErrorCode =
  */
 export type RejectReason =
   | "missing_token"
+  | "guard_without_authentication"
   | "unsupported_scheme"
   | "malformed_header"
   | "multiple_credentials"
