@@ -125,15 +125,20 @@ interface CachedVerification {
   bytes: number;
 }
 
-/** A key set's `getKey` resolves one key; several candidates come back as jose's iterable error. */
+/**
+ * A key set's `getKey` resolves one key; several candidates come back as jose's iterable error.
+ * Only a token without `kid` tries them: two published keys sharing a `kid` are the
+ * publisher's mistake, refused rather than guessed.
+ */
 async function verifyWithCandidates(
   token: string,
   issuer: ResolvedIssuer,
+  hasKid: boolean,
 ): Promise<JWTVerifyResult<AuthClaims>> {
   try {
     return await jwtVerify<AuthClaims>(token, issuer.resolveKey, issuer.jwtVerifyOptions);
   } catch (error) {
-    if (!(error instanceof joseErrors.JWKSMultipleMatchingKeys)) throw error;
+    if (hasKid || !(error instanceof joseErrors.JWKSMultipleMatchingKeys)) throw error;
     let tried = 0;
     for await (const key of error as unknown as AsyncIterable<VerificationKey>) {
       if (tried++ >= MAX_CANDIDATE_KEYS) break;
@@ -343,11 +348,16 @@ class TokenVerifier implements Verifier {
       throw this.#invalid("unsupported_header", "b64", "the header has b64, which JWTs never use");
     }
     // Bounded before any lookup, event or cache: a kid is attacker text.
-    if (!isAcceptableKid(ownClaim(header, "kid"))) {
+    const kid = ownClaim(header, "kid");
+    if (!isAcceptableKid(kid)) {
       throw this.#invalid("kid_invalid", "kid", "the kid is not short printable text");
     }
     const keyVersion = issuer.keySource.version;
-    const { payload, protectedHeader } = await verifyWithCandidates(token, issuer);
+    const { payload, protectedHeader } = await verifyWithCandidates(
+      token,
+      issuer,
+      kid !== undefined,
+    );
     // jose tests claims with `in` and plain reads, which a polluted Object.prototype would
     // satisfy; what we require must be the token's own.
     for (const claim of issuer.ownClaims) {
