@@ -385,12 +385,14 @@ class TokenVerifier implements Verifier {
         : { ...this.#origin, rolePaths: issuer.rolePaths };
     const { identity, retainedBytes } = createIdentity(token, payload, protectedHeader, origin);
     // A refresh during verification may have brought new keys; cache only under the version
-    // the token was checked against, so a removed key is never trusted from the cache.
-    if (this.#cache !== undefined && issuer.keySource.version === keyVersion) {
+    // the token was checked against, so a removed key is never trusted from the cache. Before
+    // the first load (version 0) there was no older set to have used.
+    const versionNow = issuer.keySource.version;
+    if (this.#cache !== undefined && (versionNow === keyVersion || keyVersion === 0)) {
       this.#cache.set(token, {
         identity,
         issuer,
-        keyVersion,
+        keyVersion: versionNow,
         expMs: (payload.exp ?? 0) * 1000,
         iatMs: typeof iat === "number" ? iat * 1000 : Number.NaN,
         bytes: retainedBytes + token.length,
