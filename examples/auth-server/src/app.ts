@@ -62,6 +62,7 @@ function field(body: unknown, name: string): string | undefined {
 const REFRESH_FAILURES: Record<RefreshFailure, string> = {
   unknown: "refresh token is invalid",
   expired: "refresh token has expired",
+  family_expired: "refresh token has expired: the session has reached its maximum lifetime",
   revoked: "refresh token has been revoked",
   // Same words as "revoked": whoever replays a rotated token learns nothing useful.
   reused: "refresh token has been revoked",
@@ -97,6 +98,7 @@ export function createAuthServer(config: AuthServerConfig = {}): AuthServer {
   const refreshTokens = new RefreshTokenStore(db, {
     now: options.now,
     ttlSec: options.refreshTokenTtlSec,
+    familyTtlSec: options.refreshFamilyAbsoluteTtlSec,
   });
   const users = createUserDirectory(options.users);
 
@@ -151,7 +153,8 @@ export function createAuthServer(config: AuthServerConfig = {}): AuthServer {
     // One answer for "no such user" and "wrong password", so usernames can't be probed.
     if (user === undefined)
       throw new OAuthError(401, "invalid_grant", "invalid username or password");
-    const response = await tokenResponse(user, refreshTokens.issue(user.sub));
+    const { refreshToken } = refreshTokens.issue(user.sub);
+    const response = await tokenResponse(user, refreshToken);
     res.json(response);
   });
 
@@ -190,6 +193,7 @@ export function createAuthServer(config: AuthServerConfig = {}): AuthServer {
     if (presented === undefined)
       throw new OAuthError(400, "invalid_request", "refresh_token is required");
     // Like RFC 7009 §2.2, an unknown token is not an error: the outcome the client wants holds.
+    // The revoked family's id is where revoking its access tokens would start.
     refreshTokens.revokeByToken(presented, "logout");
     res.status(204).end();
   });
