@@ -64,7 +64,10 @@ interface NewKey {
   publicJwk: string;
 }
 
-const STATE_ORDER = "CASE state WHEN 'current' THEN 0 WHEN 'next' THEN 1 ELSE 2 END, created_at";
+// Retiring keys oldest first, in the order the cap removes them; rowid breaks ties of a clock
+// that did not move.
+const STATE_ORDER =
+  "CASE state WHEN 'current' THEN 0 WHEN 'next' THEN 1 ELSE 2 END, retired_at, created_at, rowid";
 const MODULUS_LENGTH = 2048;
 
 function toNewKey(privateKey: KeyObject): NewKey {
@@ -171,7 +174,7 @@ export class KeyStore {
       .prepare(
         `DELETE FROM signing_keys WHERE kid IN (
            SELECT kid FROM signing_keys WHERE state = 'retiring'
-           ORDER BY retired_at, created_at LIMIT ?
+           ORDER BY retired_at, created_at, rowid LIMIT ?
          ) RETURNING kid, retired_at, remove_after`,
       )
       .all(count - this.#maxPublishedKeys) as Pick<KeyRow, "kid" | "retired_at" | "remove_after">[];
