@@ -147,8 +147,19 @@ export class KeyStore {
       .run(key.kid, state, key.privateJwk, key.publicJwk, now, state === "current" ? now : null);
   }
 
-  /** {@link #prune} on its own, write-locked, so the count and the deletes agree. */
+  /**
+   * {@link #prune} on its own, write-locked so the count and the deletes agree. A plain read
+   * first: serving the JWKS must not take the write lock when there is nothing to delete.
+   */
   #pruneNow(): void {
+    const { total, due } = this.#db
+      .prepare(
+        `SELECT count(*) AS total,
+                count(*) FILTER (WHERE state = 'retiring' AND remove_after <= ?) AS due
+         FROM signing_keys`,
+      )
+      .get(this.#now()) as { total: number; due: number };
+    if (due === 0 && total <= this.#maxPublishedKeys) return;
     this.#db.transaction(() => this.#prune()).immediate();
   }
 
