@@ -11,7 +11,11 @@ import { type AuthServerConfig, resolveConfig } from "./config.js";
 import { openDatabase } from "./database.js";
 import { KeyStore, type RotationResult } from "./key-store.js";
 import { errorHandler, OAuthError } from "./oauth-error.js";
-import { type RefreshFailure, RefreshTokenStore } from "./refresh-tokens.js";
+import {
+  type IssuedRefreshToken,
+  type RefreshFailure,
+  RefreshTokenStore,
+} from "./refresh-tokens.js";
 import { createUserDirectory, type User } from "./users.js";
 
 /** A bound HTTP listener. */
@@ -110,13 +114,17 @@ export function createAuthServer(config: AuthServerConfig = {}): AuthServer {
     return issuer;
   };
 
-  async function tokenResponse(user: User, refreshToken: string): Promise<TokenResponse> {
+  async function tokenResponse(
+    user: User,
+    { refreshToken, familyId }: IssuedRefreshToken,
+  ): Promise<TokenResponse> {
     const accessToken = await signAccessToken(user, {
       issuer: currentIssuer(),
       audience: options.audience,
       ttlSec: options.accessTokenTtlSec,
       now: options.now(),
       signingKey: keys.signingKey(),
+      sessionId: familyId,
     });
     return {
       access_token: accessToken,
@@ -153,8 +161,7 @@ export function createAuthServer(config: AuthServerConfig = {}): AuthServer {
     // One answer for "no such user" and "wrong password", so usernames can't be probed.
     if (user === undefined)
       throw new OAuthError(401, "invalid_grant", "invalid username or password");
-    const { refreshToken } = refreshTokens.issue(user.sub);
-    const response = await tokenResponse(user, refreshToken);
+    const response = await tokenResponse(user, refreshTokens.issue(user.sub));
     res.json(response);
   });
 
@@ -184,7 +191,7 @@ export function createAuthServer(config: AuthServerConfig = {}): AuthServer {
         refreshTokens.revokeFamily(result.familyId, "user removed");
         throw new OAuthError(400, "invalid_grant", REFRESH_FAILURES.revoked);
       }
-      res.json(await tokenResponse(user, result.refreshToken));
+      res.json(await tokenResponse(user, result));
     },
   );
 
@@ -193,7 +200,7 @@ export function createAuthServer(config: AuthServerConfig = {}): AuthServer {
     if (presented === undefined)
       throw new OAuthError(400, "invalid_request", "refresh_token is required");
     // Like RFC 7009 §2.2, an unknown token is not an error: the outcome the client wants holds.
-    // The revoked family's id is where revoking its access tokens would start.
+    // The revoked family's id is the `sid` of its access tokens: where revoking them would start.
     refreshTokens.revokeByToken(presented, "logout");
     res.status(204).end();
   });
@@ -215,7 +222,7 @@ export function createAuthServer(config: AuthServerConfig = {}): AuthServer {
       token_endpoint_auth_methods_supported: ["none"],
       subject_types_supported: ["public"],
       id_token_signing_alg_values_supported: ["RS256"],
-      claims_supported: ["iss", "aud", "sub", "name", "role", "iat", "exp", "jti"],
+      claims_supported: ["iss", "aud", "sub", "name", "role", "sid", "iat", "exp", "jti"],
     });
   });
 

@@ -1,5 +1,5 @@
 import Database from "better-sqlite3";
-import { createRemoteJWKSet, jwtVerify } from "jose";
+import { createRemoteJWKSet, decodeJwt, jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
 import type { AuthServer, TokenResponse } from "../src/index.js";
 import { fakeClock, login, omochi, postJson, sharedServer, start } from "./helpers.js";
@@ -27,6 +27,11 @@ describe("refresh-token rotation", () => {
     const jwks = createRemoteJWKSet(new URL(`${url}/.well-known/jwks.json`));
     const { payload } = await jwtVerify(second.access_token, jwks, { issuer: url });
     expect(payload).toMatchObject({ sub: "00123", name: "omochi", role: "standard user" });
+    // Same login, same session id; another login is another session.
+    const sid = (token: string) => decodeJwt(token).sid;
+    expect(payload.sid).toBe(sid(first.access_token));
+    const other = await login(url, omochi.username, omochi.password);
+    expect(sid(other.access_token)).not.toBe(payload.sid);
   });
 
   it("keeps rotating along a chain of refreshes", async () => {
