@@ -58,6 +58,9 @@ interface KeyRow {
   remove_after: number | null;
 }
 
+/** A retiring key the cap removed before its `remove_after`. */
+type EarlyRemoval = Pick<KeyRow, "kid" | "retired_at" | "remove_after">;
+
 interface NewKey {
   kid: string;
   privateJwk: string;
@@ -160,15 +163,15 @@ export class KeyStore {
       )
       .get(this.#now()) as { total: number; due: number };
     if (due === 0 && total <= this.#maxPublishedKeys) return;
-    this.#db.transaction(() => this.#prune()).immediate();
+    this.#warnEarly(this.#db.transaction(() => this.#prune()).immediate());
   }
 
   /**
    * Deletes retiring keys whose last possible token has expired, then, if more than
    * `maxPublishedKeys` keys remain (fast rotations, or a database from a server with a higher
-   * cap), the oldest retiring ones, loudly: tokens they signed are refused from now on.
+   * cap), the oldest retiring ones. Returns those, for {@link #warnEarly} once committed.
    */
-  #prune(): void {
+  #prune(): EarlyRemoval[] {
     const now = this.#now();
     const expired = this.#db
       .prepare(
@@ -180,7 +183,7 @@ export class KeyStore {
     const { count } = this.#db.prepare("SELECT count(*) AS count FROM signing_keys").get() as {
       count: number;
     };
-    if (count <= this.#maxPublishedKeys) return;
+    if (count <= this.#maxPublishedKeys) return [];
     const early = this.#db
       .prepare(
         `DELETE FROM signing_keys WHERE kid IN (
@@ -188,18 +191,31 @@ export class KeyStore {
            ORDER BY retired_at, created_at, rowid LIMIT ?
          ) RETURNING kid, retired_at, remove_after`,
       )
-      .all(count - this.#maxPublishedKeys) as Pick<KeyRow, "kid" | "retired_at" | "remove_after">[];
-    for (const row of early) {
-      this.#privateKeys.delete(row.kid);
-      this.#onWarning(
-        {
-          kid: row.kid,
-          retiredAt: iso(row.retired_at),
-          wouldHaveStayedUntil: iso(row.remove_after),
-          maxPublishedKeys: this.#maxPublishedKeys,
-        },
-        `signing key ${row.kid} removed from the JWKS before its tokens expired, to keep at most ${this.#maxPublishedKeys} published keys; tokens it signed are refused from now on (clients refresh)`,
-      );
+      .all(count - this.#maxPublishedKeys) as EarlyRemoval[];
+    for (const { kid } of early) this.#privateKeys.delete(kid);
+    return early;
+  }
+
+  /**
+   * Tells the operator, loudly, about keys removed before their tokens expired: tokens they
+   * signed are refused from now on. Called after the commit, and a throwing logger is ignored:
+   * it must neither undo nor fail a rotation that happened.
+   */
+  #warnEarly(removed: readonly EarlyRemoval[]): void {
+    for (const row of removed) {
+      try {
+        this.#onWarning(
+          {
+            kid: row.kid,
+            retiredAt: iso(row.retired_at),
+            wouldHaveStayedUntil: iso(row.remove_after),
+            maxPublishedKeys: this.#maxPublishedKeys,
+          },
+          `signing key ${row.kid} removed from the JWKS before its tokens expired, to keep at most ${this.#maxPublishedKeys} published keys; tokens it signed are refused from now on (clients refresh)`,
+        );
+      } catch {
+        // The removal stands whatever the logger does.
+      }
     }
   }
 
@@ -250,7 +266,7 @@ export class KeyStore {
    */
   async rotate(): Promise<RotationResult> {
     const incoming = await generate();
-    const step = this.#db.transaction((): void => {
+    const step = this.#db.transaction((): EarlyRemoval[] => {
       const now = this.#now();
       const next = this.#db.prepare("SELECT kid FROM signing_keys WHERE state = 'next'").get();
       if (next === undefined) throw new Error("no next key to promote");
@@ -263,9 +279,9 @@ export class KeyStore {
         .prepare("UPDATE signing_keys SET state = 'current', activated_at = ? WHERE state = 'next'")
         .run(now);
       this.#insert(incoming, "next", now);
-      this.#prune();
+      return this.#prune();
     });
-    step.immediate();
+    this.#warnEarly(step.immediate());
     const published = this.publishedKeys().map((jwk) => jwk.kid!);
     return { current_kid: this.signingKey().kid, published_kids: published };
   }

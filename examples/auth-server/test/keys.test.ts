@@ -251,6 +251,18 @@ describe("the cap on published keys", () => {
     }
   });
 
+  it("keeps the cap, and the rotation, when the warning logger throws", async () => {
+    const { server, url } = await start({
+      onWarning: () => {
+        throw new Error("log pipe broken");
+      },
+    });
+    for (let i = 0; i < 3; i++) await server.rotateKeys();
+    const rotation = await server.rotateKeys();
+    expect(await kids(url)).toEqual(rotation.published_kids);
+    expect(rotation.published_kids).toHaveLength(4);
+  });
+
   it.each([2, 11, 1.5])("refuses maxPublishedKeys: %s", (maxPublishedKeys) => {
     expect(() => createAuthServer({ maxPublishedKeys })).toThrow(/maxPublishedKeys/);
   });
