@@ -235,10 +235,11 @@ class TokenVerifier implements Verifier {
   }
 
   async verify(token: string, options: { log?: DiagnosticLogger } = {}): Promise<Identity> {
+    const started = this.#options.reportsSuccess ? performance.now() : 0;
     let identity: Identity;
     let issuer: ResolvedIssuer | undefined;
+    const cached = this.#fromCache(token);
     try {
-      const cached = this.#fromCache(token);
       if (cached !== undefined) identity = cached;
       else {
         issuer = this.#issuerFor(token);
@@ -250,6 +251,14 @@ class TokenVerifier implements Verifier {
     }
     if (this.#options.isRevoked !== undefined || this.#options.revocation !== undefined) {
       await this.#checkRevocation(identity, options.log);
+    }
+    if (this.#options.reportsSuccess) {
+      this.#options.onEvent({
+        type: "token_verified",
+        issuer: identity.issuer,
+        cached: cached !== undefined,
+        durationMs: performance.now() - started,
+      });
     }
     return identity;
   }

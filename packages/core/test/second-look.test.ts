@@ -634,3 +634,18 @@ describe("the key source is public", () => {
     }
   });
 });
+
+describe("success events", () => {
+  it("reports each verification, cached or not, only to a configured listener", async () => {
+    const events: MeishiEvent[] = [];
+    const verifier = createVerifier(base({ onEvent: (event) => events.push(event) }));
+    const token = await issuer.sign();
+    await verifier.verify(token);
+    await verifier.verify(token);
+    const verified = events.filter((event) => event.type === "token_verified");
+    expect(verified.map((event) => event.type === "token_verified" && event.cached)).toEqual([
+      false,
+      true,
+    ]);
+  });
+});
