@@ -417,7 +417,13 @@ describe("static keys", () => {
     const small = generateKeyPairSync("rsa", { modulusLength: 1024 });
     const smallKey = {
       ...(await generateTestKey("RS256", "small")),
-      privateKey: small.privateKey,
+      privateKey: await crypto.subtle.importKey(
+        "pkcs8",
+        small.privateKey.export({ type: "pkcs8", format: "der" }),
+        { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" },
+        false,
+        ["sign"],
+      ),
     };
     const smallJwk = { ...(await exportJWK(small.publicKey)), kid: "small", alg: "RS256" };
     const own = await createTestIssuer();
