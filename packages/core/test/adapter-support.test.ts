@@ -10,7 +10,7 @@ import {
   InvalidTokenError,
   type MeishiEvent,
   MissingTokenError,
-} from "../src/index.js";
+} from "../src/index.node.js";
 
 let issuer: TestIssuer;
 
