@@ -1,4 +1,5 @@
 export {
+  type AdapterContext,
   type AdapterOptions,
   authorizeRequest,
   createRequestAuthenticator,
@@ -11,6 +12,7 @@ export {
   toAuthError,
   type Verifier,
 } from "./create-verifier.js";
+export type { DiagnosticLogger } from "./diagnostics.js";
 export {
   AuthError,
   type AuthErrorBody,
@@ -28,7 +30,6 @@ export {
   ServiceUnavailableError,
   type ServiceUnavailableErrorOptions,
 } from "./errors.js";
-export type { DiagnosticLogger } from "./diagnostics.js";
 export type { EventListener, MeishiEvent } from "./events.js";
 export {
   extractToken,
@@ -38,6 +39,7 @@ export {
   type TokenSourceOptions,
 } from "./extract-token.js";
 export type { FetchFailureReason } from "./fetch-json.js";
+export { defineGuards, type Guards } from "./guards.js";
 export {
   type AuthClaims,
   type ClaimPath,
@@ -57,6 +59,15 @@ export {
   type TrustedIssuer,
   type VerifierOptions,
 } from "./options.js";
+export type {
+  IssuerRevocation,
+  RevocationList,
+  RevocationQuery,
+  RevocationStore,
+  SessionRevocation,
+  SubjectRevocation,
+  TokenRevocation,
+} from "./revocation.js";
 export {
   type AuthorizeOptions,
   type AuthRule,
@@ -71,12 +82,3 @@ export {
   claimMatches,
   claimSatisfies,
 } from "./rules.js";
-export type {
-  IssuerRevocation,
-  RevocationList,
-  RevocationQuery,
-  RevocationStore,
-  SessionRevocation,
-  SubjectRevocation,
-  TokenRevocation,
-} from "./revocation.js";

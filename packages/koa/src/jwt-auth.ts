@@ -7,6 +7,7 @@ import {
 } from "@meishi/core";
 import type { Context, Middleware, ParameterizedContext } from "koa";
 import type { AuthState } from "./augment.js";
+import { refuseCaseBlindUseLayer } from "./router-check.js";
 
 /** Options only the Koa adapter has: `optional` and `getToken(ctx)`. */
 export type KoaAuthOptions = RequestAuthOptions<Context>;
@@ -33,8 +34,11 @@ export type JwtAuthOptions = AdapterOptions<Context>;
  * app.use(jwtAuth({ jwksUri, issuer: "https://auth.example.com", audience: "https://api.example.com" }));
  */
 export function jwtAuth(options: string | URL | JwtAuthOptions): Middleware<AuthState> {
-  const auth = createRequestAuthenticator<Context>(options);
+  const auth = createRequestAuthenticator<Context>(options, {
+    caller: "jwtAuth() from @meishi/koa",
+  });
   return async function meishiJwtAuth(ctx, next) {
+    refuseCaseBlindUseLayer(ctx, meishiJwtAuth, "jwtAuth() from @meishi/koa");
     const identity = await auth.authenticate(ctx, {
       headers: ctx.headers,
       url: ctx.url,
@@ -48,6 +52,8 @@ export function jwtAuth(options: string | URL | JwtAuthOptions): Middleware<Auth
 /** Checks one rule against `ctx.state.auth`; a guard's only logic. */
 export function guard(rule: AuthRule): Middleware<AuthState> {
   return function meishiGuard(ctx: ParameterizedContext<AuthState>, next) {
+    // A guard skipped by case is as bad as authentication skipped: any user passes.
+    refuseCaseBlindUseLayer(ctx, meishiGuard, "a guard (requireRole, …) from @meishi/koa");
     authorizeRequest(ctx, ctx.state.auth, [rule]);
     return next();
   };

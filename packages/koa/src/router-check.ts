@@ -1,0 +1,70 @@
+import { ConfigurationError } from "@meishi/core";
+
+// The parts of an @koa/router Layer this check reads. @koa/router is not a dependency: the
+// shapes are read defensively, and a router that does not look like this is left alone.
+interface LayerLike {
+  readonly methods?: unknown;
+  readonly stack?: unknown;
+  readonly regexp?: unknown;
+  readonly path?: unknown;
+  readonly opts?: { readonly sensitive?: unknown };
+}
+
+const verdicts = new WeakMap<object, WeakMap<object, ConfigurationError | null>>();
+
+/**
+ * Refuses, on every request it sees, a meishi middleware that @koa/router mounted with
+ * `router.use()` under a prefix (a `prefix` option or a nested router's mount path) while the
+ * router's routes match case-insensitively. @koa/router 15 compiles such a `use` layer as
+ * `new RegExp("^/admin(?:\/|$)")`, without the `i` flag its routes get from `sensitive: false`,
+ * so `GET /ADMIN/users` runs the route without the middleware: authentication or a guard is
+ * skipped silently. Only requests in the exact case reach this check, which is why it fails
+ * loudly instead of fixing the layer: the developer's first test request shows the problem.
+ */
+export function refuseCaseBlindUseLayer(ctx: object, middleware: object, caller: string): void {
+  const router = (ctx as { router?: unknown }).router;
+  if (typeof router !== "object" || router === null) return;
+  let byMiddleware = verdicts.get(router);
+  if (byMiddleware === undefined) {
+    byMiddleware = new WeakMap();
+    verdicts.set(router, byMiddleware);
+  }
+  let verdict = byMiddleware.get(middleware);
+  if (verdict === undefined) {
+    verdict = inspect(router, middleware, caller);
+    byMiddleware.set(middleware, verdict);
+  }
+  if (verdict !== null) throw verdict;
+}
+
+function inspect(router: object, middleware: object, caller: string): ConfigurationError | null {
+  const stack = (router as { stack?: unknown }).stack;
+  if (!Array.isArray(stack)) return null;
+  const layers = stack as LayerLike[];
+  const routesIgnoreCase = layers.some(
+    (layer) => isRoute(layer) && layer.regexp instanceof RegExp && layer.regexp.ignoreCase,
+  );
+  if (!routesIgnoreCase) return null;
+  const blind = layers.find(
+    (layer) =>
+      !isRoute(layer) &&
+      Array.isArray(layer.stack) &&
+      layer.stack.includes(middleware) &&
+      layer.regexp instanceof RegExp &&
+      !layer.regexp.ignoreCase &&
+      // `(?:\/|$)`, the prefix-less use layer, matches every path: case cannot matter.
+      /[a-z]/i.test(layer.regexp.source.replace(/\\./g, "")),
+  );
+  if (blind === undefined) return null;
+  return new ConfigurationError(
+    `${caller} is mounted with router.use() under the prefix ${JSON.stringify(String(blind.path))}, ` +
+      "which @koa/router matches case-sensitively while its routes match any case: " +
+      `a request to ${JSON.stringify(String(blind.path).toUpperCase())}/… would reach the routes without it. ` +
+      "Put it on each route (router.get(path, jwtAuth(), handler)), or on the app before the router " +
+      "(app.use(jwtAuth())), or give the router (and every router it is nested in) { sensitive: true }.",
+  );
+}
+
+function isRoute(layer: LayerLike): boolean {
+  return Array.isArray(layer.methods) && layer.methods.length > 0;
+}
