@@ -83,6 +83,18 @@ describe("jwtAuth", () => {
     }
   });
 
+  it.each([
+    ["nothing", undefined],
+    ["a number", 42],
+  ])("refuses %s with a ConfigurationError naming jwtAuth()", (_name, value) => {
+    expect(() => jwtAuth(value as never)).toThrowError(
+      /^jwtAuth\(\) from @meishi\/express: pass a JWKS URL or options such as \{ jwksUri, issuer, audience \}, got (nothing|number)$/,
+    );
+    expect(() => jwtAuth(value as never)).toThrow(
+      expect.objectContaining({ name: "ConfigurationError", code: "ERR_MEISHI_CONFIGURATION" }),
+    );
+  });
+
   it("throws a ConfigurationError at start-up, not per request", () => {
     expect(() => jwtAuth({ jwksUri: issuer.jwksUri, issuer: issuer.issuer } as never)).toThrow(
       expect.objectContaining({ code: "ERR_MEISHI_CONFIGURATION" }),

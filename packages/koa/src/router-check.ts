@@ -5,7 +5,7 @@ import { ConfigurationError } from "@meishi/core";
 interface LayerLike {
   readonly methods?: unknown;
   readonly stack?: unknown;
-  readonly regexp?: unknown;
+  regexp?: unknown;
   readonly path?: unknown;
   readonly opts?: { readonly sensitive?: unknown };
 }
@@ -18,8 +18,12 @@ const verdicts = new WeakMap<object, WeakMap<object, ConfigurationError | null>>
  * router's routes match case-insensitively. @koa/router 15 compiles such a `use` layer as
  * `new RegExp("^/admin(?:\/|$)")`, without the `i` flag its routes get from `sensitive: false`,
  * so `GET /ADMIN/users` runs the route without the middleware: authentication or a guard is
- * skipped silently. Only requests in the exact case reach this check, which is why it fails
- * loudly instead of fixing the layer: the developer's first test request shows the problem.
+ * skipped silently.
+ *
+ * Only a request in the exact case reaches this check (the others skip the layer), so it fails
+ * closed from then on: the layer is made to match any case, and every request it matches is
+ * refused with the ConfigurationError (a 500, logged by Koa). The developer's first test request
+ * shows the problem; the fix is one of the safe forms in the README.
  */
 export function refuseCaseBlindUseLayer(ctx: object, middleware: object, caller: string): void {
   const router = (ctx as { router?: unknown }).router;
@@ -45,7 +49,7 @@ function inspect(router: object, middleware: object, caller: string): Configurat
     (layer) => isRoute(layer) && layer.regexp instanceof RegExp && layer.regexp.ignoreCase,
   );
   if (!routesIgnoreCase) return null;
-  const blind = layers.find(
+  const blind = layers.filter(
     (layer) =>
       !isRoute(layer) &&
       Array.isArray(layer.stack) &&
@@ -55,11 +59,17 @@ function inspect(router: object, middleware: object, caller: string): Configurat
       // `(?:\/|$)`, the prefix-less use layer, matches every path: case cannot matter.
       /[a-z]/i.test(layer.regexp.source.replace(/\\./g, "")),
   );
-  if (blind === undefined) return null;
+  const [first] = blind;
+  if (first === undefined) return null;
+  for (const layer of blind) {
+    const regexp = layer.regexp as RegExp;
+    layer.regexp = new RegExp(regexp.source, `${regexp.flags}i`);
+  }
+  const prefix = String(first.path).replace(/\(\?:\\\/\|\$\)$/, "");
   return new ConfigurationError(
-    `${caller} is mounted with router.use() under the prefix ${JSON.stringify(String(blind.path))}, ` +
-      "which @koa/router matches case-sensitively while its routes match any case: " +
-      `a request to ${JSON.stringify(String(blind.path).toUpperCase())}/… would reach the routes without it. ` +
+    `${caller} is mounted with router.use() under the prefix ${JSON.stringify(prefix)}, ` +
+      "which @koa/router 15 matches case-sensitively while its routes match any case: " +
+      `a request to ${JSON.stringify(prefix.toUpperCase())}/… would reach the routes without it. ` +
       "Put it on each route (router.get(path, jwtAuth(), handler)), or on the app before the router " +
       "(app.use(jwtAuth())), or give the router (and every router it is nested in) { sensitive: true }.",
   );
