@@ -49,9 +49,13 @@ const plugin: FastifyPluginAsync<MeishiPluginOptions> = async (fastify, options)
     adapterKeys: ["protectAllRoutes"],
   });
 
+  // Requests this registration already authenticated (protectAllRoutes, then a route's hook).
+  // Not `request.auth !== null`: in a scope created before this plugin, Fastify never added the
+  // `auth` decoration, so it reads `undefined` and would pass as authenticated.
+  const authenticated = new WeakSet<FastifyRequest>();
+
   async function authenticate(request: FastifyRequest): Promise<void> {
-    // Already done by protectAllRoutes or an earlier hook: the result stands.
-    if (request.auth !== null) return;
+    if (authenticated.has(request)) return;
     const identity = await auth.authenticate(
       request,
       { headers: request.headers, url: request.url, rawHeaders: request.raw.rawHeaders },
@@ -59,6 +63,7 @@ const plugin: FastifyPluginAsync<MeishiPluginOptions> = async (fastify, options)
       // Refusal reasons go to Fastify's own log, with the request id.
       request.log,
     );
+    authenticated.add(request);
     request.auth = identity ?? null;
   }
 

@@ -301,3 +301,157 @@ describe("errors", () => {
     });
   });
 });
+
+describe("protectAllRoutes reaches every route or start-up fails", () => {
+  it("protects routes registered before the plugin in the same scope and in earlier plugins", async () => {
+    const app = Fastify();
+    apps.push(app);
+    app.get("/early", async () => ({ open: true }));
+    await app.register(async (scope) => {
+      scope.get("/earlier-plugin", async () => ({ open: true }));
+    });
+    await app.register(meishi, { ...options(), protectAllRoutes: true });
+    await app.ready();
+    expect((await app.inject({ url: "/early" })).statusCode).toBe(401);
+    expect((await app.inject({ url: "/earlier-plugin" })).statusCode).toBe(401);
+  });
+
+  it("fails ready() naming the routes outside an encapsulated registration", async () => {
+    const app = Fastify();
+    apps.push(app);
+    app.get("/root", async () => ({ open: true }));
+    app.post("/orders/:id", async () => ({ open: true }));
+    app.register(
+      async (scope) => {
+        scope.get("/sibling", async () => ({ open: true }));
+      },
+      { prefix: "/v1" },
+    );
+    app.register(async (scope) => {
+      await scope.register(meishi, { ...options(), protectAllRoutes: true });
+      scope.get("/inside", async () => ({ open: false }));
+      scope.get("/health", { config: { meishi: { public: true } } }, async () => "ok");
+    });
+    const error = await app.ready().then(
+      () => undefined,
+      (failure: unknown) => failure,
+    );
+    expect(error).toMatchObject({ name: "ConfigurationError", code: "ERR_MEISHI_CONFIGURATION" });
+    expect((error as Error).message).toBe(
+      "register(meishi) from @meishi/fastify: protectAllRoutes does not reach GET /root, " +
+        "POST /orders/:id, GET /v1/sibling: they are outside the scope meishi was registered in. " +
+        "Register meishi on the root instance (or in a fastify-plugin wrapped plugin), or protect " +
+        "those routes with { onRequest: fastify.authenticate } in their own scope.",
+    );
+  });
+
+  it("starts when every route is inside the registration scope", async () => {
+    const app = Fastify();
+    apps.push(app);
+    app.register(async (scope) => {
+      await scope.register(meishi, { ...options(), protectAllRoutes: true });
+      scope.get("/inside", async () => ({ open: false }));
+    });
+    await app.ready();
+    expect((await app.inject({ url: "/inside" })).statusCode).toBe(401);
+  });
+});
+
+describe("registration", () => {
+  it("refuses a second registration in one scope with a ConfigurationError", async () => {
+    const app = Fastify();
+    apps.push(app);
+    await app.register(meishi, options());
+    const error = await app.register(meishi, options()).then(
+      () => undefined,
+      (failure: unknown) => failure,
+    );
+    expect(error).toMatchObject({ name: "ConfigurationError", code: "ERR_MEISHI_CONFIGURATION" });
+    expect((error as Error).message).toMatch(
+      /^register\(meishi\) from @meishi\/fastify: the plugin is already registered in this scope/,
+    );
+  });
+
+  it("names the call in a ConfigurationError for a bad option", async () => {
+    const app = Fastify();
+    apps.push(app);
+    app.register(meishi, 42 as never);
+    await expect(app.ready()).rejects.toMatchObject({
+      name: "ConfigurationError",
+      message:
+        "register(meishi) from @meishi/fastify: pass a JWKS URL or options such as { jwksUri, issuer, audience }, got number",
+    });
+  });
+
+  it("refuses bad guard arguments with a ConfigurationError naming the call", async () => {
+    const app = await build(options(), () => {});
+    expect(() => app.requireRole()).toThrow(
+      expect.objectContaining({
+        name: "ConfigurationError",
+        message: "requireRole() from @meishi/fastify: name at least one role",
+      }),
+    );
+    expect(() => app.requireScope(["a", "b"] as unknown as string)).toThrow(
+      expect.objectContaining({
+        message:
+          'requireScope() from @meishi/fastify: pass scopes as separate arguments: requireScope("a", "b"), not an array',
+      }),
+    );
+  });
+
+  it("hands request.log to the verifier so refusals land in Fastify's log", async () => {
+    const real = createVerifier(options());
+    const logs: unknown[] = [];
+    const verifier = Object.create(real, {
+      authenticate: {
+        value: (request: unknown, authOptions: { log?: unknown }) => {
+          logs.push(authOptions.log);
+          return real.authenticate(request as never, authOptions as never);
+        },
+      },
+    }) as typeof real;
+    const seen: unknown[] = [];
+    const app = await build({ verifier }, (instance) => {
+      instance.get("/me", { onRequest: instance.authenticate }, async (request) => {
+        seen.push(request.log);
+        return "ok";
+      });
+    });
+    expect((await app.inject({ url: "/me", headers: await bearer() })).statusCode).toBe(200);
+    expect(logs).toHaveLength(1);
+    expect(logs[0]).toBe(seen[0]);
+  });
+});
+
+describe("routing options cannot skip authentication", () => {
+  it.each([
+    ["caseSensitive: false", { routerOptions: { caseSensitive: false } }],
+    [
+      "ignoreTrailingSlash and ignoreDuplicateSlashes",
+      { routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true } },
+    ],
+  ])("%s, prefixed scope", async (_name, fastifyOptions) => {
+    const app = Fastify(fastifyOptions);
+    apps.push(app);
+    await app.register(meishi, options());
+    app.register(
+      async (scope) => {
+        scope.addHook("onRequest", scope.requireRole("admin"));
+        scope.get("/users", async () => ({ reached: true }));
+      },
+      { prefix: "/admin" },
+    );
+    await app.ready();
+    for (const url of [
+      "/admin/users",
+      "/ADMIN/users",
+      "/Admin/Users/",
+      "/%41dmin/users",
+      "//admin//users",
+    ]) {
+      const res = await app.inject({ url });
+      expect({ url, reached: res.body.includes("reached") }).toEqual({ url, reached: false });
+      expect([401, 404]).toContain(res.statusCode);
+    }
+  });
+});

@@ -113,6 +113,18 @@ describe("jwtAuth", () => {
     expect(res.headers["retry-after"]).toMatch(/^\d+$/);
   });
 
+  it.each([
+    ["nothing", undefined],
+    ["number", 42],
+  ])("refuses %s with a ConfigurationError naming jwtAuth()", (got, value) => {
+    expect(() => jwtAuth(value as never)).toThrow(
+      expect.objectContaining({
+        name: "ConfigurationError",
+        message: `jwtAuth() from @meishi/koa: pass a JWKS URL or options such as { jwksUri, issuer, audience }, got ${got}`,
+      }),
+    );
+  });
+
   it("throws a ConfigurationError at start-up", () => {
     expect(() =>
       jwtAuth({ jwksUri: "http://example.com/jwks", issuer: null, audience: null }),
