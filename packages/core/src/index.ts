@@ -7,13 +7,18 @@ export {
   type RequestAuthOptions,
 } from "./adapter-support.js";
 export {
+  createRemoteKeySource,
+  type RemoteKeySourceOptions,
+} from "./build-key-source.js";
+export {
   type AuthenticateOptions,
   createVerifier,
-  toAuthError,
   type Verifier,
 } from "./create-verifier.js";
 export type { DiagnosticLogger } from "./diagnostics.js";
+export { consoleLogger, DIAGNOSTIC_INTERVAL_MS } from "./diagnostics.js";
 export {
+  type AnyAuthError,
   AuthError,
   type AuthErrorBody,
   type AuthErrorCode,
@@ -26,6 +31,7 @@ export {
   InvalidTokenError,
   isAuthError,
   MissingTokenError,
+  type RefusalDetails,
   type RejectReason,
   ServiceUnavailableError,
   type ServiceUnavailableErrorOptions,
@@ -45,9 +51,18 @@ export {
   type ClaimPath,
   type Identity,
   type Register,
+  type RolesClaim,
   readClaim,
 } from "./identity.js";
-export type { KeySourceOptions } from "./key-source.js";
+export {
+  type JwksSnapshot,
+  KEY_SOURCE_DEFAULTS,
+  type KeySource,
+  type KeySourceOptions,
+  type KeySourceStatus,
+  type RemoteKeySource,
+  type VerificationKey,
+} from "./key-source.js";
 export {
   ASYMMETRIC_ALGORITHMS,
   type AsymmetricAlgorithm,
@@ -57,6 +72,7 @@ export {
   type SingleIssuerOptions,
   type StaticKeys,
   type TrustedIssuer,
+  VERIFIED_TOKEN_CACHE_DEFAULTS,
   type VerifierOptions,
 } from "./options.js";
 export type {
