@@ -33,7 +33,8 @@ const verifierOfRequest = new WeakMap<object, Verifier>();
 
 /**
  * The guard every adapter uses: checks rules against the request's identity with the realm and
- * event listener of the verifier that authenticated the request.
+ * event listener of the verifier that authenticated the request. `log` is where the refusal's
+ * reason goes (Fastify passes `request.log`); default, the verifier's logger.
  *
  * @throws {MissingTokenError} 401 when the request has no identity.
  * @throws {InsufficientScopeError} 403 when a rule fails.
@@ -44,10 +45,11 @@ export function authorizeRequest(
   req: object,
   identity: Identity | undefined | null,
   rules: readonly AuthRule[],
+  log?: DiagnosticLogger,
 ): void {
   const verifier = verifierOfRequest.get(req);
   if (verifier !== undefined) {
-    verifier.authorize(identity, rules);
+    verifier.authorize(identity, rules, log === undefined ? {} : { log });
     return;
   }
   if (identity === undefined || identity === null) {

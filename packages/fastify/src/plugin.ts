@@ -72,7 +72,7 @@ const plugin: FastifyPluginAsync<MeishiPluginOptions> = async (fastify, options)
     (rule: AuthRule): AuthHook =>
     async (request) => {
       await authenticate(request);
-      authorizeRequest(request, request.auth, [rule]);
+      authorizeRequest(request, request.auth, [rule], request.log);
     };
 
   // A stable request shape: every request has `auth` from the start (Fastify's decorator rule).

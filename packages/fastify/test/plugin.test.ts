@@ -372,6 +372,21 @@ describe("registration", () => {
     );
   });
 
+  it("refuses an unknown option naming the call, and accepts protectAllRoutes", async () => {
+    const app = Fastify();
+    apps.push(app);
+    app.register(meishi, { ...options(), protectAllRoute: true } as never);
+    await expect(app.ready()).rejects.toMatchObject({
+      name: "ConfigurationError",
+      message:
+        "register(meishi) from @meishi/fastify: protectAllRoute is not an option; did you mean protectAllRoutes?",
+    });
+    const ok = Fastify();
+    apps.push(ok);
+    await ok.register(meishi, { ...options(), protectAllRoutes: true, optional: false });
+    await expect(ok.ready()).resolves.toBe(ok);
+  });
+
   it("names the call in a ConfigurationError for a bad option", async () => {
     const app = Fastify();
     apps.push(app);
@@ -420,6 +435,34 @@ describe("registration", () => {
     expect((await app.inject({ url: "/me", headers: await bearer() })).statusCode).toBe(200);
     expect(logs).toHaveLength(1);
     expect(logs[0]).toBe(seen[0]);
+  });
+});
+
+describe("diagnostics in Fastify's log", () => {
+  it("logs refusal reasons through request.log, with the request id", async () => {
+    const lines: Record<string, unknown>[] = [];
+    const app = Fastify({
+      logger: {
+        level: "warn",
+        stream: { write: (line: string) => void lines.push(JSON.parse(line)) },
+      },
+    });
+    apps.push(app);
+    await app.register(meishi, options());
+    app.get("/me", { onRequest: app.authenticate }, async () => "ok");
+    app.get("/admin", { onRequest: app.requireRole("admin") }, async () => "ok");
+    await app.ready();
+    const expired = await issuer.sign({}, { expiresInSec: -60, issuedAtSec: -120 });
+    const res = await app.inject({ url: "/me", headers: { authorization: `Bearer ${expired}` } });
+    expect(res.statusCode).toBe(401);
+    const forbidden = await app.inject({ url: "/admin", headers: await bearer({ role: "user" }) });
+    expect(forbidden.statusCode).toBe(403);
+    const text = JSON.stringify(lines);
+    expect(text).toContain("token_expired");
+    expect(text).toContain("role_missing");
+    const expiredLine = lines.find((line) => JSON.stringify(line).includes("token_expired"));
+    // request.log is a child logger carrying the request id; the verifier's default logger is not.
+    expect(typeof expiredLine?.reqId).toBe("string");
   });
 });
 

@@ -125,6 +125,17 @@ describe("jwtAuth", () => {
     );
   });
 
+  it("refuses an unknown option naming jwtAuth(), and accepts the adapter's own", () => {
+    const base = { jwksUri: issuer.jwksUri, issuer: issuer.issuer, audience: issuer.audience };
+    expect(() => jwtAuth({ ...base, getTokn: () => undefined } as never)).toThrow(
+      expect.objectContaining({
+        name: "ConfigurationError",
+        message: "jwtAuth() from @meishi/koa: getTokn is not an option; did you mean getToken?",
+      }),
+    );
+    expect(() => jwtAuth({ ...base, optional: true, getToken: () => undefined })).not.toThrow();
+  });
+
   it("throws a ConfigurationError at start-up", () => {
     expect(() =>
       jwtAuth({ jwksUri: "http://example.com/jwks", issuer: null, audience: null }),
