@@ -1,5 +1,6 @@
 import { createTestIssuer, type TestIssuer } from "@meishi/testing";
 import express, { type RequestHandler } from "express";
+import express4 from "express4";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { authErrorHandler, jwtAuth, requireRole } from "../src/index.js";
@@ -34,7 +35,7 @@ const VARIANTS = [
   "/admin//users",
 ];
 
-type Build = (app: express.Express) => void;
+type Build = (app: express.Express, Router: typeof express.Router) => void;
 
 const FORMS: [string, Build][] = [
   [
@@ -46,8 +47,8 @@ const FORMS: [string, Build][] = [
   ],
   [
     "router.use(jwtAuth()) in a router mounted at /admin",
-    (app) => {
-      const router = express.Router();
+    (app, Router) => {
+      const router = Router();
       router.use(auth, requireRole("admin"));
       router.get("/users", reached);
       app.use("/admin", router);
@@ -55,8 +56,8 @@ const FORMS: [string, Build][] = [
   ],
   [
     "a case-sensitive, strict router mounted at /admin on a case-blind app",
-    (app) => {
-      const router = express.Router({ caseSensitive: true, strict: true });
+    (app, Router) => {
+      const router = Router({ caseSensitive: true, strict: true });
       router.use(auth, requireRole("admin"));
       router.get("/users", reached);
       app.use("/admin", router);
@@ -64,10 +65,10 @@ const FORMS: [string, Build][] = [
   ],
   [
     "router.use('/admin', jwtAuth()) in a nested router",
-    (app) => {
-      const inner = express.Router();
+    (app, Router) => {
+      const inner = Router();
       inner.get("/users", reached);
-      const outer = express.Router();
+      const outer = Router();
       outer.use("/admin", auth, requireRole("admin"));
       outer.use("/admin", inner);
       app.use(outer);
@@ -84,19 +85,27 @@ const FORMS: [string, Build][] = [
   ],
 ];
 
-describe.each(FORMS)("%s", (_name, build) => {
-  it("never reaches the handler without a token, in any case or encoding", async () => {
-    const app = express();
-    build(app);
-    app.use(authErrorHandler());
-    for (const path of VARIANTS) {
-      const res = await request(app).get(path);
-      expect({ path, reached: res.body?.reached === true }).toEqual({ path, reached: false });
-      expect([401, 404]).toContain(res.status);
-    }
-    const admin = await request(app)
-      .get("/admin/users")
-      .auth(await issuer.sign({ role: "admin" }), { type: "bearer" });
-    expect(admin.body).toEqual({ reached: true });
-  });
+const EXPRESSES: [string, typeof express][] = [
+  ["Express 5", express],
+  ["Express 4", express4],
+];
+
+describe.each(EXPRESSES)("%s", (_version, framework) => {
+  it.each(FORMS)(
+    "%s never reaches the handler without a token, in any case or encoding",
+    async (_name, build) => {
+      const app = framework();
+      build(app, framework.Router);
+      app.use(authErrorHandler());
+      for (const path of VARIANTS) {
+        const res = await request(app).get(path);
+        expect({ path, reached: res.body?.reached === true }).toEqual({ path, reached: false });
+        expect([401, 404]).toContain(res.status);
+      }
+      const admin = await request(app)
+        .get("/admin/users")
+        .auth(await issuer.sign({ role: "admin" }), { type: "bearer" });
+      expect(admin.body).toEqual({ reached: true });
+    },
+  );
 });
