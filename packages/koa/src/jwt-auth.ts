@@ -7,7 +7,7 @@ import {
 } from "@meishi/core";
 import type { Context, Middleware, ParameterizedContext } from "koa";
 import type { AuthState } from "./augment.js";
-import { refuseCaseBlindUseLayer } from "./router-check.js";
+import { refuseCaseBlindUseLayer, registerMiddleware } from "./router-check.js";
 
 /** Options only the Koa adapter has: `optional` and `getToken(ctx)`. */
 export type KoaAuthOptions = RequestAuthOptions<Context>;
@@ -37,8 +37,8 @@ export function jwtAuth(options: string | URL | JwtAuthOptions): Middleware<Auth
   const auth = createRequestAuthenticator<Context>(options, {
     caller: "jwtAuth() from @meishi/koa",
   });
-  return async function meishiJwtAuth(ctx, next) {
-    refuseCaseBlindUseLayer(ctx, meishiJwtAuth, "jwtAuth() from @meishi/koa");
+  const middleware: Middleware<AuthState> = async function meishiJwtAuth(ctx, next) {
+    refuseCaseBlindUseLayer(ctx);
     const identity = await auth.authenticate(ctx, {
       headers: ctx.headers,
       url: ctx.url,
@@ -47,14 +47,21 @@ export function jwtAuth(options: string | URL | JwtAuthOptions): Middleware<Auth
     if (identity !== undefined) ctx.state.auth = identity;
     await next();
   };
+  registerMiddleware(middleware, "jwtAuth() from @meishi/koa");
+  return middleware;
 }
 
 /** Checks one rule against `ctx.state.auth`; a guard's only logic. */
 export function guard(rule: AuthRule): Middleware<AuthState> {
-  return function meishiGuard(ctx: ParameterizedContext<AuthState>, next) {
+  const middleware: Middleware<AuthState> = function meishiGuard(
+    ctx: ParameterizedContext<AuthState>,
+    next,
+  ) {
     // A guard skipped by case is as bad as authentication skipped: any user passes.
-    refuseCaseBlindUseLayer(ctx, meishiGuard, "a guard (requireRole, …) from @meishi/koa");
+    refuseCaseBlindUseLayer(ctx);
     authorizeRequest(ctx, ctx.state.auth, [rule]);
     return next();
   };
+  registerMiddleware(middleware, "a guard (requireRole, …) from @meishi/koa");
+  return middleware;
 }

@@ -193,4 +193,25 @@ describe("unsafe forms fail closed and loudly", () => {
     expect(served.errors.at(-1)?.message).toMatch(/under the prefix "\/v1\/admin"/);
     expect((await request(served.server).get("/V1/ADMIN/users")).body?.reached).not.toBe(true);
   });
+
+  it("is found by any meishi middleware on the same router, before the case-blind layer runs", async () => {
+    const served = serve((app) => {
+      const child = new Router<AuthState>();
+      child.use(auth());
+      child.get("/users", handler);
+      const parent = new Router<AuthState>();
+      parent.get("/me", auth(), handler);
+      parent.use("/admin", child.routes());
+      app.use(parent.routes());
+    });
+    const token = `Bearer ${await issuer.sign({ sub: "me" })}`;
+    // The first request never touches /admin: the route-level jwtAuth() on /me inspects the router.
+    expect((await request(served.server).get("/me").set("authorization", token)).status).toBe(500);
+    expect(served.errors.at(-1)?.message).toMatch(
+      /^jwtAuth\(\) from @meishi\/koa is mounted with router\.use\(\) under the prefix "\/admin"/,
+    );
+    const upper = await request(served.server).get("/ADMIN/users");
+    expect(upper.body?.reached).not.toBe(true);
+    expect(upper.status).toBe(500);
+  });
 });
