@@ -105,7 +105,7 @@ const REQUEST_OPTION_KEYS = ["optional", "getToken", "verifier"] as const;
  *
  * @throws {ConfigurationError} at start-up for a bad option.
  * @example
- * const auth = createRequestAuthenticator<Request>(options);
+ * const auth = createRequestAuthenticator<Request>(options, { caller: "jwtAuth() from @meishi/express" });
  * const identity = await auth.authenticate(req, { headers: req.headers, url: req.originalUrl });
  */
 export function createRequestAuthenticator<Req extends object>(
