@@ -68,7 +68,7 @@ function checkNames(call: string, kind: string, names: readonly unknown[]): stri
   for (const name of names) {
     if (typeof name !== "string" || name === "") {
       throw new ConfigurationError(
-        `${call}: every ${kind} must be a non-empty string, got ${describe(name)}`,
+        `${call}: every ${kind} must be a non-empty string, got ${describeValue(name)}`,
       );
     }
   }
@@ -83,17 +83,17 @@ function checkClaim(call: string, path: unknown, expected: unknown): void {
       path.every((part) => typeof part === "string" && part !== ""));
   if (!validPath) {
     throw new ConfigurationError(
-      `${call}: the claim path must be a non-empty string or array of strings, got ${describe(path)}`,
+      `${call}: the claim path must be a non-empty string or array of strings, got ${describeValue(path)}`,
     );
   }
   if (!["string", "number", "boolean", "function"].includes(typeof expected)) {
     throw new ConfigurationError(
-      `${call}: expected must be a string, number, boolean or function, got ${describe(expected)}`,
+      `${call}: expected must be a string, number, boolean or function, got ${describeValue(expected)}`,
     );
   }
 }
 
-function describe(value: unknown): string {
+function describeValue(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
   return typeof value === "string" ? JSON.stringify(value) : typeof value;
