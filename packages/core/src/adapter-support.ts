@@ -4,6 +4,7 @@ import { ConfigurationError, MissingTokenError } from "./errors.js";
 import type { TokenRequest } from "./extract-token.js";
 import type { Identity } from "./identity.js";
 import type { VerifierOptions } from "./options.js";
+import { platform } from "./platform.js";
 import type { AuthRule } from "./rules.js";
 import { authorize } from "./rules.js";
 
@@ -66,11 +67,11 @@ let warnedGuardWithoutAuthentication = false;
 function warnGuardWithoutAuthentication(): void {
   if (warnedGuardWithoutAuthentication) return;
   warnedGuardWithoutAuthentication = true;
-  process.emitWarning(
+  platform.emitWarning(
     "meishi: a guard (requireRole, requireScope, …) ran on a request that no jwtAuth() " +
       "authenticated, so it answered 401 even if a valid token was sent. Mount jwtAuth() " +
       "before the guard, on the same route or earlier.",
-    { code: "MEISHI_GUARD_WITHOUT_AUTH" },
+    "MEISHI_GUARD_WITHOUT_AUTH",
   );
 }
 
