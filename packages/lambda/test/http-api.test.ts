@@ -1,5 +1,5 @@
 import { anyRole, ConfigurationError } from "@meishi/core";
-import { createHttpApiAuthorizer, type AuthorizerLogEntry } from "@meishi/lambda";
+import { type AuthorizerLogEntry, createHttpApiAuthorizer } from "@meishi/lambda";
 import { createTestIssuer, type TestIssuer } from "@meishi/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { httpApiEvent, STAGE_ARN } from "./events.js";
@@ -49,12 +49,26 @@ describe("createHttpApiAuthorizer, simple responses", () => {
   it("answers isAuthorized: false for a valid token without the route's role, and logs why", async () => {
     const logs: AuthorizerLogEntry[] = [];
     const authorization = await bearer();
-    const result = await authorizer({}, logs)(
-      httpApiEvent({ headers: { authorization }, method: "DELETE", path: "/orders/42", routeKey: "DELETE /orders/{id}" }),
+    const result = await authorizer(
+      {},
+      logs,
+    )(
+      httpApiEvent({
+        headers: { authorization },
+        method: "DELETE",
+        path: "/orders/42",
+        routeKey: "DELETE /orders/{id}",
+      }),
     );
     expect(result.isAuthorized).toBe(false);
     expect(logs).toEqual([
-      { level: "info", outcome: "deny", reason: "role_missing", route: "DELETE /orders/{id}", sub: "00123" },
+      {
+        level: "info",
+        outcome: "deny",
+        reason: "role_missing",
+        route: "DELETE /orders/{id}",
+        sub: "00123",
+      },
     ]);
   });
 
@@ -69,11 +83,17 @@ describe("createHttpApiAuthorizer, simple responses", () => {
   it("throws Unauthorized (API Gateway's 401) for an expired token, logging token_expired", async () => {
     const logs: AuthorizerLogEntry[] = [];
     const authorization = await bearer({}, -120);
-    await expect(authorizer({}, logs)(httpApiEvent({ headers: { authorization } }))).rejects.toThrow(
-      /^Unauthorized$/,
-    );
+    await expect(
+      authorizer({}, logs)(httpApiEvent({ headers: { authorization } })),
+    ).rejects.toThrow(/^Unauthorized$/);
     expect(logs).toEqual([
-      { level: "info", outcome: "unauthorized", reason: "token_expired", route: "GET /orders", details: undefined },
+      {
+        level: "info",
+        outcome: "unauthorized",
+        reason: "token_expired",
+        route: "GET /orders",
+        details: undefined,
+      },
     ]);
   });
 
@@ -114,11 +134,14 @@ describe("createHttpApiAuthorizer, simple responses", () => {
     const authorization = await bearer();
     issuer.setFault({ kind: "status", status: 500 }, { endpoint: "jwks" });
     try {
-      const error = await authorizer({}, logs)(httpApiEvent({ headers: { authorization } })).catch(
-        (caught: unknown) => caught as Error,
-      );
+      const error = await authorizer(
+        {},
+        logs,
+      )(httpApiEvent({ headers: { authorization } })).catch((caught: unknown) => caught as Error);
       expect(error).toBeInstanceOf(Error);
-      expect((error as Error).message).toBe("meishi: cannot verify tokens right now (keys_unavailable)");
+      expect((error as Error).message).toBe(
+        "meishi: cannot verify tokens right now (keys_unavailable)",
+      );
       expect(logs).toEqual([
         { level: "error", outcome: "error", reason: "keys_unavailable", route: "GET /orders" },
       ]);
@@ -128,7 +151,11 @@ describe("createHttpApiAuthorizer, simple responses", () => {
   });
 
   it("flattens custom context to strings, numbers and booleans", async () => {
-    const authorization = await bearer({ tenant: "t1", groups: ["a", "b"], address: { city: "Kyoto" } });
+    const authorization = await bearer({
+      tenant: "t1",
+      groups: ["a", "b"],
+      address: { city: "Kyoto" },
+    });
     const result = await authorizer({
       context: (identity: { claims: Record<string, unknown> }) => ({
         tenant: identity.claims.tenant,
@@ -161,7 +188,11 @@ describe("createHttpApiAuthorizer, IAM policy responses", () => {
         Version: "2012-10-17",
         Statement: [
           { Effect: "Allow", Action: "execute-api:Invoke", Resource: `${STAGE_ARN}/*` },
-          { Effect: "Deny", Action: "execute-api:Invoke", Resource: `${STAGE_ARN}/DELETE/orders/*` },
+          {
+            Effect: "Deny",
+            Action: "execute-api:Invoke",
+            Resource: `${STAGE_ARN}/DELETE/orders/*`,
+          },
         ],
       },
       context: expect.objectContaining({ sub: "00123" }),
@@ -184,6 +215,8 @@ describe("createHttpApiAuthorizer, IAM policy responses", () => {
 
 describe("configuration", () => {
   it("refuses a route key that is not VERB /path, at start-up", () => {
-    expect(() => authorizer({ routes: { "/orders": anyRole("admin") } })).toThrow(ConfigurationError);
+    expect(() => authorizer({ routes: { "/orders": anyRole("admin") } })).toThrow(
+      ConfigurationError,
+    );
   });
 });
