@@ -22,6 +22,18 @@ function authorizer(extra: Record<string, unknown> = {}, logs: AuthorizerLogEntr
   });
 }
 
+function policyAuthorizer(policyScope: "api" | "route") {
+  return createHttpApiAuthorizer({
+    jwksUri: issuer.jwksUri,
+    issuer: issuer.issuer,
+    audience: issuer.audience,
+    routes: { "DELETE /orders/{id}": anyRole("admin") },
+    log: false,
+    response: "policy",
+    policyScope,
+  });
+}
+
 async function bearer(claims: Record<string, unknown> = {}, expiresInSec?: number) {
   const token = await issuer.sign(
     { sub: "00123", role: "standard user", scope: "orders:read orders:write", ...claims },
@@ -180,7 +192,7 @@ describe("createHttpApiAuthorizer, simple responses", () => {
 describe("createHttpApiAuthorizer, IAM policy responses", () => {
   it("allows the whole stage and denies the routes the caller may not use", async () => {
     const authorization = await bearer();
-    const handler = authorizer({ response: "policy" });
+    const handler = policyAuthorizer("api");
     const result = await handler(httpApiEvent({ headers: { authorization } }));
     expect(result).toEqual({
       principalId: "00123",
@@ -201,7 +213,7 @@ describe("createHttpApiAuthorizer, IAM policy responses", () => {
 
   it("with policyScope route, covers only this routeArn", async () => {
     const authorization = await bearer();
-    const result = await authorizer({ response: "policy", policyScope: "route" })(
+    const result = await policyAuthorizer("route")(
       httpApiEvent({ headers: { authorization }, method: "DELETE", path: "/orders/7" }),
     );
     expect(result.policyDocument).toEqual({
