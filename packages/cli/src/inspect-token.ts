@@ -33,7 +33,7 @@ export interface TokenInspection {
 }
 
 /** Longest lifetime (`exp` − `iat`) before a warning: a day. Access tokens should live minutes. */
-export const LONG_LIFETIME_SEC = 24 * 3600;
+export const LONG_LIFETIME_SEC: number = 24 * 3600;
 
 const TIME_CLAIMS: readonly TokenTime["claim"][] = ["iat", "nbf", "exp"];
 
