@@ -30,8 +30,9 @@ export class Printer {
     this.#colour = colour;
   }
   paint(style: Style, text: string): string {
-    // styleText always emits escape codes on Node 20; the decision is ours.
-    return this.#colour ? styleText(style, text) : text;
+    // The decision is ours (the --color flag, NO_COLOR), so styleText must not second-guess it
+    // from process.stdout, which is not always the stream we write to.
+    return this.#colour ? styleText(style, text, { validateStream: false }) : text;
   }
   line(text = ""): void {
     this.#io.stdout.write(`${text}\n`);
