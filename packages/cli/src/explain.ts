@@ -31,22 +31,23 @@ const show = (value: unknown): string =>
 const list = (values: readonly string[]): string => values.map((value) => `"${value}"`).join(", ");
 
 function claimOf(error: AuthError): string | undefined {
-  const claim = (error.cause as { claim?: unknown } | undefined)?.claim;
-  return typeof claim === "string" ? claim : undefined;
+  return error.details?.check;
 }
 
-// When core reports expected and actual values itself, its words win over our reconstruction.
+// Core's own wording, for refusals this file has no sentence of its own for.
 function fromDetails(error: AuthError): string | undefined {
-  const details = (error as { details?: unknown }).details;
-  if (typeof details !== "object" || details === null) return undefined;
-  const { check, expected, actual } = details as {
-    check?: unknown;
-    expected?: unknown;
-    actual?: unknown;
-  };
-  if (expected === undefined && actual === undefined) return undefined;
-  const name = typeof check === "string" ? check : error.reason;
-  return `The ${name} check failed: expected ${show(expected)}, the token has ${show(actual)}.`;
+  const details = error.details;
+  if (details === undefined) return undefined;
+  if (details.expected !== undefined || details.actual !== undefined) {
+    return `The ${details.check} check failed: expected ${show(details.expected)}, the token has ${show(details.actual)}.`;
+  }
+  return `The ${details.check} check failed: ${details.message}.`;
+}
+
+// Core notices near misses, such as a trailing slash; that hint is worth the extra words.
+function hint(error: AuthError): string {
+  const match = /\(([^)]*)\)$/.exec(error.details?.message ?? "");
+  return match === null ? "" : ` (${match[1]})`;
 }
 
 /**
@@ -54,8 +55,6 @@ function fromDetails(error: AuthError): string | undefined {
  * is printed beside it by the caller.
  */
 export function explainRefusal(context: ExplainContext): string {
-  const detailed = fromDetails(context.error);
-  if (detailed !== undefined) return detailed;
   const { error, header, payload, expected, nowSec } = context;
   const kid = header?.kid;
   switch (error.reason) {
@@ -84,9 +83,9 @@ export function explainRefusal(context: ExplainContext): string {
       return `The token-age check failed: the token was ${typeof payload?.iat === "number" ? describeTime("iat", payload.iat, nowSec) : "issued too long ago"}.`;
     case "issuer_mismatch":
     case "issuer_not_allowed":
-      return `The issuer check failed: expected iss ${show(expected.issuer)}, the token has ${show(payload?.iss)}.`;
+      return `The issuer check failed: expected iss ${show(expected.issuer)}, the token has ${show(payload?.iss)}${hint(error)}.`;
     case "audience_mismatch":
-      return `The audience check failed: expected aud ${expected.audience.length === 1 ? show(expected.audience[0]) : `any of ${list(expected.audience)}`}, the token has ${show(payload?.aud)}.`;
+      return `The audience check failed: expected aud ${expected.audience.length === 1 ? show(expected.audience[0]) : `any of ${list(expected.audience)}`}, the token has ${show(payload?.aud)}${hint(error)}.`;
     case "typ_mismatch":
       return `The type check failed: the token has typ ${show(header?.typ)}.`;
     case "claim_missing":
@@ -110,6 +109,6 @@ export function explainRefusal(context: ExplainContext): string {
       return `The key fetch failed: expected a JWKS from ${expected.keysFrom}, got ${why}.`;
     }
     default:
-      return `The ${error.reason.replaceAll("_", " ")} check failed.`;
+      return fromDetails(error) ?? `The ${error.reason.replaceAll("_", " ")} check failed.`;
   }
 }

@@ -154,7 +154,7 @@ Example:
           reason: error.reason,
           code: error.code,
           explanation,
-          details: (error as { details?: unknown }).details ?? null,
+          details: error.details ?? null,
           dpop: inspection?.dpopJkt === undefined ? null : { jkt: inspection.dpopJkt },
         });
       } else {

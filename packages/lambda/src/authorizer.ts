@@ -9,7 +9,7 @@ import {
   type VerifierOptions,
 } from "@meishi/core";
 import { buildContext, type IdentityContext } from "./authorizer-context.js";
-import { type JSONWebKeySet, readJwksSnapshot, withKeySnapshot } from "./key-snapshot.js";
+import { type KeySnapshot, readJwksSnapshot, withKeySnapshot } from "./key-snapshot.js";
 import { type CompiledRoute, compileRoutes, type ExecuteApiArn } from "./route-rules.js";
 
 /** One line of the authorizer's log: why a request was refused, or why it failed. */
@@ -43,11 +43,13 @@ export interface AuthorizerSettings {
   /** Adds values to the returned `context`; arrays and objects become JSON text. */
   context?: (identity: Identity) => Readonly<Record<string, unknown>>;
   /**
-   * A JWKS to start with, so a cold start needs no fetch: the object (a JSON file bundled at
-   * deploy time, e.g. from `meishi jwks <uri> --snapshot`), or its JSON text
-   * (`process.env.MEISHI_JWKS_SNAPSHOT`). Empty or `undefined` means none.
+   * Keys to start with, so a cold start needs no fetch: a snapshot from
+   * `meishi jwks <uri> --snapshot` (or core's `keySource.snapshot()`) as the object (a JSON file
+   * bundled at deploy time) or its JSON text (`process.env.MEISHI_JWKS_SNAPSHOT`). The remote
+   * source then fetches only once the snapshot is past its `expiresAt`. A plain JWKS is accepted
+   * with `offline: true`. Empty or `undefined` means none.
    */
-  jwksSnapshot?: JSONWebKeySet | string | undefined;
+  jwksSnapshot?: KeySnapshot | string | undefined;
   /**
    * Verify with the snapshot only and never fetch: rotating keys then needs a new deployment.
    * Default `false`.
@@ -57,9 +59,15 @@ export interface AuthorizerSettings {
   log?: ((entry: AuthorizerLogEntry) => void) | false;
 }
 
-/** An authorizer's options: verifier options (or a shared `verifier`) plus its own settings. */
+// Omit over each member of the union, so single- and multi-issuer options both keep their shape.
+type WithoutSnapshot<Options> = Options extends unknown ? Omit<Options, "jwksSnapshot"> : never;
+
+/**
+ * An authorizer's options: verifier options (or a shared `verifier`) plus its own settings.
+ * `jwksSnapshot` is the authorizer's own, wider form of core's option.
+ */
 export type AuthorizerOptions<Settings extends AuthorizerSettings = AuthorizerSettings> =
-  | (VerifierOptions & Settings & { verifier?: undefined })
+  | (WithoutSnapshot<VerifierOptions> & Settings & { verifier?: undefined })
   | (Settings & { verifier: Verifier });
 
 /** The message API Gateway turns into `401 {"message":"Unauthorized"}`; any other text is a 500. */
@@ -150,7 +158,7 @@ export function createAuthorizerEngine(
           outcome: "unauthorized",
           reason: error.reason,
           route: request.route,
-          details: (error as { details?: unknown }).details,
+          details: error.details,
         });
         throw new Error(UNAUTHORIZED_MESSAGE);
       }

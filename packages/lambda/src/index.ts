@@ -12,7 +12,7 @@ export {
   type HttpApiSimpleAuthorizer,
   type HttpApiSimpleResult,
 } from "./http-api.js";
-export { type JSONWebKeySet, readJwksSnapshot } from "./key-snapshot.js";
+export { type JSONWebKeySet, type KeySnapshot, readJwksSnapshot } from "./key-snapshot.js";
 export type { AuthorizerPolicyResult, PolicyScope } from "./policy.js";
 export {
   createRequestAuthorizer,

@@ -1,4 +1,4 @@
-import { ConfigurationError, createVerifier } from "@meishi/core";
+import { ConfigurationError, createRemoteKeySource, createVerifier } from "@meishi/core";
 import { createHttpApiAuthorizer, createTokenAuthorizer, readJwksSnapshot } from "@meishi/lambda";
 import { createTestIssuer, type TestIssuer } from "@meishi/testing";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -14,7 +14,8 @@ beforeAll(async () => {
 afterAll(() => issuer.close());
 beforeEach(() => issuer.resetRequestCounts());
 
-const common = () => ({ issuer: issuer.issuer, audience: issuer.audience, log: false as const });
+const claims = () => ({ issuer: issuer.issuer, audience: issuer.audience });
+const common = () => ({ ...claims(), log: false as const });
 
 describe("key cache across invocations", () => {
   it("fetches the JWKS once for 50 simultaneous cold events", async () => {
@@ -81,21 +82,54 @@ describe("JWKS snapshot", () => {
     ).toThrow(/offline: true needs a jwksSnapshot/);
   });
 
-  it("refuses a snapshot for the remote source until core can seed it", () => {
+  it("refuses a plain JWKS for the remote source: keys of unknown age are not fresh", () => {
     expect(() =>
       createTokenAuthorizer({ ...common(), jwksUri: issuer.jwksUri, jwksSnapshot: snapshotText }),
-    ).toThrow(ConfigurationError);
+    ).toThrow(/offline: true/);
+  });
+
+  it("seeds the remote source from a saved snapshot: 50 cold events, no fetch", async () => {
+    const source = createRemoteKeySource({ jwksUri: issuer.jwksUri });
+    await source.ready();
+    const saved = JSON.stringify(source.snapshot());
+    issuer.resetRequestCounts();
+    const handler = createHttpApiAuthorizer({
+      ...common(),
+      jwksUri: issuer.jwksUri,
+      jwksSnapshot: saved,
+    });
+    const authorization = `Bearer ${await issuer.sign({ sub: "00123" })}`;
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () => handler(httpApiEvent({ headers: { authorization } }))),
+    );
+    expect(results.every((result) => result.isAuthorized)).toBe(true);
+    expect(issuer.requests.total).toBe(0);
+  });
+
+  it("fetches once when the saved snapshot is past its expiresAt", async () => {
+    const source = createRemoteKeySource({ jwksUri: issuer.jwksUri });
+    await source.ready();
+    const old = source.snapshot()!;
+    const hourAgo = Date.now() - 3_600_000;
+    issuer.resetRequestCounts();
+    const handler = createTokenAuthorizer({
+      ...common(),
+      jwksUri: issuer.jwksUri,
+      jwksSnapshot: { ...old, fetchedAt: hourAgo, expiresAt: hourAgo + 600_000 },
+    });
+    await handler(tokenEvent(`Bearer ${await issuer.sign({ sub: "00123" })}`));
+    expect(issuer.requests.jwks).toBe(1);
   });
 
   it("refuses a snapshot next to a shared verifier", () => {
-    const verifier = createVerifier({ ...common(), jwksUri: issuer.jwksUri });
+    const verifier = createVerifier({ ...claims(), jwksUri: issuer.jwksUri });
     expect(() =>
       createTokenAuthorizer({ verifier, jwksSnapshot: snapshotText, log: false }),
     ).toThrow(ConfigurationError);
   });
 
   it("shares a verifier's key cache between two authorizers", async () => {
-    const verifier = createVerifier({ ...common(), jwksUri: issuer.jwksUri });
+    const verifier = createVerifier({ ...claims(), jwksUri: issuer.jwksUri });
     const token = createTokenAuthorizer({ verifier, log: false });
     const http = createHttpApiAuthorizer({ verifier, log: false });
     const jwt = await issuer.sign({ sub: "00123" });

@@ -104,7 +104,7 @@ describe("createHttpApiAuthorizer, simple responses", () => {
         outcome: "unauthorized",
         reason: "token_expired",
         route: "GET /orders",
-        details: undefined,
+        details: expect.objectContaining({ check: "exp", actual: expect.any(Number) }),
       },
     ]);
   });
