@@ -1,3 +1,4 @@
+import { createRemoteKeySource, type JwksSnapshot } from "@meishi/core";
 import { type Command, type CommandContext, stringFlag } from "./command.js";
 import { UsageError } from "./output.js";
 import { parseDuration } from "./time.js";
@@ -28,6 +29,8 @@ interface Fetched {
 const CACHING_HEADERS = ["cache-control", "expires", "age", "etag", "last-modified", "date"];
 const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth"];
 const MAX_BYTES = 1024 * 1024;
+// Keys a snapshot must never carry forward into a deployment.
+const SNAPSHOT_BLOCKERS = ["issuer_mismatch", "private_key", "symmetric_key", "insecure_transport"];
 const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
 async function fetchJson(url: string, timeoutMs: number): Promise<Fetched> {
@@ -203,14 +206,17 @@ function cachingHeaders(headers: Headers): Record<string, string> {
   return result;
 }
 
-/** Public, signature keys only: what a Lambda authorizer may start from. */
-function snapshotOf(keys: Record<string, unknown>[]): { keys: Record<string, unknown>[] } {
-  return {
-    keys: keys.filter(
-      (jwk) =>
-        jwk.use !== "enc" && jwk.kty !== "oct" && !PRIVATE_MEMBERS.some((member) => member in jwk),
-    ),
-  };
+/**
+ * Core's own snapshot of the key set (`{ uri, fetchedAt, expiresAt, jwks }`, usable keys only,
+ * fresh for the server's Cache-Control max-age), so @meishi/lambda seeds from exactly what its
+ * remote key source would have fetched.
+ */
+async function snapshotOf(jwksUri: string): Promise<JwksSnapshot> {
+  const source = createRemoteKeySource({ jwksUri });
+  await source.ready();
+  const snapshot = source.snapshot();
+  if (snapshot === undefined) throw new Error(`${jwksUri} gave no usable key`);
+  return snapshot;
 }
 
 export const jwksCommand: Command = {
@@ -226,8 +232,10 @@ or private keys, an empty set, plain http, no Cache-Control, and a discovery
 document whose issuer does not match.
 
 Options:
-  --snapshot           print only the public signature keys as a JWKS, for
-                       @meishi/lambda's jwksSnapshot (MEISHI_JWKS_SNAPSHOT)
+  --snapshot           print a key snapshot { uri, fetchedAt, expiresAt, jwks } of
+                       the usable keys, for @meishi/lambda's jwksSnapshot
+                       (MEISHI_JWKS_SNAPSHOT) or core's jwksSnapshot option; refused
+                       when the keys come with a blocking problem
   --timeout <dur>      per request, e.g. 5s (default 10s)
   --json               print { source, keys, caching, problems }
   --color / --no-color force colour on or off (never with NO_COLOR)
@@ -267,10 +275,6 @@ Example:
     const keys = (resolved.jwks.body as { keys: unknown[] }).keys.filter(
       (key): key is Record<string, unknown> => typeof key === "object" && key !== null,
     );
-    if (context.flags.snapshot === true) {
-      out.line(JSON.stringify(snapshotOf(keys)));
-      return 0;
-    }
     const caching = cachingHeaders(resolved.jwks.headers);
     const problems = [
       ...resolved.problems,
@@ -286,6 +290,15 @@ Example:
           ]
         : []),
     ];
+    if (context.flags.snapshot === true) {
+      const refused = problems.filter((problem) => SNAPSHOT_BLOCKERS.includes(problem.code));
+      if (refused.length > 0) {
+        out.error(`No snapshot: ${refused.map((problem) => problem.message).join(" ")}`);
+        return 1;
+      }
+      out.line(JSON.stringify(await snapshotOf(resolved.jwks.url)));
+      return 0;
+    }
     const reports = keys.map(reportKey);
     if (context.json) {
       out.json({ source: resolved.chain, keys: reports, caching, problems });

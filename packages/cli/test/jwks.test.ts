@@ -101,14 +101,31 @@ describe("meishi jwks", () => {
     expect(result.stdout).toContain("No problems found.");
   });
 
-  it("prints a snapshot of the public signature keys for @meishi/lambda", async () => {
+  it("prints core's key snapshot of the usable keys, fresh for the server's max-age", async () => {
     issuer.addKey("ES256", { kid: "enc-key", use: "enc" });
-    const result = await runCli(["jwks", issuer.jwksUri, "--snapshot"]);
+    const before = Date.now();
+    const result = await runCli(["jwks", issuer.issuer, "--snapshot"]);
     expect(result.code).toBe(0);
-    const snapshot = JSON.parse(result.stdout) as { keys: { kid: string }[] };
-    expect(snapshot.keys.map((key) => key.kid)).toEqual(
+    const snapshot = JSON.parse(result.stdout) as {
+      uri: string;
+      fetchedAt: number;
+      expiresAt: number;
+      jwks: { keys: { kid: string }[] };
+    };
+    expect(snapshot.uri).toBe(issuer.jwksUri);
+    expect(snapshot.expiresAt - snapshot.fetchedAt).toBe(600_000);
+    expect(snapshot.fetchedAt).toBeGreaterThanOrEqual(before);
+    expect(snapshot.jwks.keys.map((key) => key.kid)).toEqual(
       issuer.keys.slice(0, 2).map((key) => key.kid),
     );
+  });
+
+  it("refuses a snapshot of keys whose discovery issuer does not match", async () => {
+    issuer.setDiscovery({ issuer: "https://evil.example" });
+    const result = await runCli(["jwks", issuer.issuer, "--snapshot"]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toContain("No snapshot");
   });
 
   it("exits 1 when the endpoint is down", async () => {

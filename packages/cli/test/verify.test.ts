@@ -90,6 +90,20 @@ describe("meishi verify", () => {
     expect(result.stdout).toContain("(reason: issuer_mismatch)");
   });
 
+  it("points out an issuer that differs only by a trailing slash", async () => {
+    const result = await runCli([
+      "verify",
+      await issuer.sign(),
+      "--jwks",
+      issuer.jwksUri,
+      "--issuer",
+      `${issuer.issuer}/`,
+    ]);
+    expect(result.stdout).toContain(
+      `expected iss "${issuer.issuer}/", the token has "${issuer.issuer}" (they differ only by a trailing slash).`,
+    );
+  });
+
   it("names the roles wanted and the roles held", async () => {
     const token = await issuer.sign({ role: "standard user" });
     const result = await runCli(["verify", token, ...checked(), "--role", "admin"]);
