@@ -26,7 +26,7 @@ export function describeTime(claim: string, epochSec: number, nowSec: number): s
     case "exp":
       return future ? `expires ${when}` : `expired ${when}`;
     case "nbf":
-      return future ? `not valid until ${when}` : `valid since ${when}`;
+      return future ? `becomes valid ${when}` : `valid since ${when}`;
     case "iat":
       return future ? `issued in the future (${when})` : `issued ${when}`;
     default:
