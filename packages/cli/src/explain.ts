@@ -96,8 +96,19 @@ export function explainRefusal(context: ExplainContext): string {
     }
     case "token_revoked":
       return "The revocation check failed: the token was revoked.";
-    case "role_missing":
-      return `The role check failed: expected any of ${list(expected.roles)}, the token has ${context.granted === undefined || context.granted.roles.length === 0 ? "no roles" : list(context.granted.roles)}.`;
+    case "role_missing": {
+      const roles = context.granted?.roles ?? [];
+      // Core notices role-like claims outside the configured path (a token with "roles" or
+      // "groups" while rolesClaim is "role"); that is the usual cause of this refusal.
+      const elsewhere = /the token has (.+) \(set rolesClaim\)$/.exec(error.details?.message ?? "");
+      const held =
+        roles.length > 0
+          ? list(roles)
+          : elsewhere === null
+            ? "no roles"
+            : `no roles in its role claim but has ${elsewhere[1]} (try --roles-claim)`;
+      return `The role check failed: expected any of ${list(expected.roles)}, the token has ${held}.`;
+    }
     case "scope_missing":
       return `The scope check failed: expected all of ${list(expected.scopes)}, the token has ${context.granted === undefined || context.granted.scopes.length === 0 ? "no scopes" : list(context.granted.scopes)}.`;
     case "keys_unavailable": {

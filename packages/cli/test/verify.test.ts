@@ -113,6 +113,24 @@ describe("meishi verify", () => {
     );
   });
 
+  it("points at --roles-claim when the roles sit in another claim", async () => {
+    const token = await issuer.sign({ roles: ["admin"] });
+    const result = await runCli(["verify", token, ...checked(), "--role", "admin"]);
+    expect(result.stdout).toContain(
+      'expected any of "admin", the token has no roles in its role claim but has "roles" (try --roles-claim).',
+    );
+    const fixed = await runCli([
+      "verify",
+      token,
+      ...checked(),
+      "--role",
+      "admin",
+      "--roles-claim",
+      "roles",
+    ]);
+    expect(fixed.code).toBe(0);
+  });
+
   it("names the scopes wanted and held", async () => {
     const token = await issuer.sign({ scope: "orders:read" });
     const result = await runCli([

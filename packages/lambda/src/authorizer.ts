@@ -195,6 +195,7 @@ export function createAuthorizerEngine(
           reason: failedRule?.reason ?? "claim_check_failed",
           route: request.route,
           sub: identity.sub,
+          details: failedRule?.explain?.(identity, undefined),
         });
       }
       return {

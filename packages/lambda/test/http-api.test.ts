@@ -80,6 +80,11 @@ describe("createHttpApiAuthorizer, simple responses", () => {
         reason: "role_missing",
         route: "DELETE /orders/{id}",
         sub: "00123",
+        details: expect.objectContaining({
+          check: "role",
+          expected: ["admin"],
+          actual: ["standard user"],
+        }),
       },
     ]);
   });
@@ -226,6 +231,12 @@ describe("createHttpApiAuthorizer, IAM policy responses", () => {
 });
 
 describe("configuration", () => {
+  it("refuses a misspelt option at start-up instead of ignoring it", () => {
+    expect(() => authorizer({ route: { "GET /orders": anyRole("admin") } })).toThrow(
+      ConfigurationError,
+    );
+  });
+
   it("refuses a route key that is not VERB /path, at start-up", () => {
     expect(() => authorizer({ routes: { "/orders": anyRole("admin") } })).toThrow(
       ConfigurationError,

@@ -208,6 +208,7 @@ describe("createRequestAuthorizer", () => {
         reason: "role_missing",
         route: "DELETE /orders/{id}",
         sub: "00123",
+        details: expect.objectContaining({ check: "role", expected: ["admin"] }),
       },
     ]);
   });
