@@ -12,7 +12,7 @@ const handler = createTokenAuthorizer({
   jwksUri: JWKS_URI,
   issuer: ISSUER,
   audience: AUDIENCE,
-  log: false,
+  logger: false,
   ...(MODE === "fetch" ? {} : { jwksSnapshot: SNAPSHOT, offline: MODE === "offline" }),
 });
 const tInit = performance.now() - t1;

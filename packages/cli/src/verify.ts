@@ -45,6 +45,8 @@ function verifierOptions(context: CommandContext, onEvent: (event: MeishiEvent) 
     ...(rolesClaim === undefined ? {} : { rolesClaim }),
     ...(flags["allow-insecure-jwks-uri"] === true ? { allowInsecureJwksUri: true } : {}),
     verifiedTokenCache: false,
+    // The command explains a refusal itself; core's console diagnostics would say it twice.
+    logger: false,
     onEvent,
   };
   const keysFrom =

@@ -12,9 +12,8 @@ import { buildContext, type IdentityContext } from "./authorizer-context.js";
 import { type KeySnapshot, readJwksSnapshot, withKeySnapshot } from "./key-snapshot.js";
 import { type CompiledRoute, compileRoutes, type ExecuteApiArn } from "./route-rules.js";
 
-/** One line of the authorizer's log: why a request was refused, or why it failed. */
-export interface AuthorizerLogEntry {
-  level: "info" | "error";
+/** Why a request was refused, or why the authorizer failed: what `onRefusal` receives. */
+export interface AuthorizerRefusal {
   /**
    * `unauthorized`: no or bad token (API Gateway answers 401); `deny`: a valid token without the
    * role or scope (403); `error`: the keys or revocation store could not be had (500).
@@ -55,8 +54,12 @@ export interface AuthorizerSettings {
    * Default `false`.
    */
   offline?: boolean;
-  /** Where refusals and failures are reported. Default: one JSON line on the console; `false`: none. */
-  log?: ((entry: AuthorizerLogEntry) => void) | false;
+  /**
+   * Called for every refusal and failure with the route, the reason and core's details, e.g.
+   * for an audit log or metrics. Default: none (core's rate-limited `logger` already explains
+   * refusals and outages on the console).
+   */
+  onRefusal?: (refusal: AuthorizerRefusal) => void;
 }
 
 // Omit over each member of the union, so single- and multi-issuer options both keep their shape.
@@ -96,13 +99,15 @@ export interface AuthorizerEngine {
   decide(request: AuthorizerRequest): Promise<Decision>;
 }
 
-const SETTINGS_KEYS = ["rules", "routes", "context", "jwksSnapshot", "offline", "log", "verifier"];
-
-function defaultLog(entry: AuthorizerLogEntry): void {
-  const line = JSON.stringify({ source: "meishi", ...entry });
-  if (entry.level === "error") console.error(line);
-  else console.info(line);
-}
+const SETTINGS_KEYS = [
+  "rules",
+  "routes",
+  "context",
+  "jwksSnapshot",
+  "offline",
+  "onRefusal",
+  "verifier",
+];
 
 function buildVerifier(options: AuthorizerOptions, settingsKeys: readonly string[]): Verifier {
   const snapshot = readJwksSnapshot(options.jwksSnapshot);
@@ -141,7 +146,7 @@ export function createAuthorizerEngine(
   const verifier = buildVerifier(options, settingsKeys);
   const globalRules = toList(options.rules);
   const routes = compileRoutes(options.routes);
-  const log = options.log === false ? undefined : (options.log ?? defaultLog);
+  const report = options.onRefusal;
   const extraContext = options.context;
 
   function passes(identity: Identity, rules: readonly AuthRule[]): boolean {
@@ -153,8 +158,7 @@ export function createAuthorizerEngine(
       return await verifier.authenticate(request.token);
     } catch (error) {
       if (isAuthError(error) && error.status < 500) {
-        log?.({
-          level: "info",
+        report?.({
           outcome: "unauthorized",
           reason: error.reason,
           route: request.route,
@@ -162,10 +166,10 @@ export function createAuthorizerEngine(
         });
         throw new Error(UNAUTHORIZED_MESSAGE);
       }
-      // A real outage (no keys, revocation store down) or a bug: API Gateway answers 500, and
-      // the reason must reach the logs because the client learns nothing.
+      // A real outage (no keys, revocation store down) or a bug: API Gateway answers 500 and the
+      // client learns nothing, so the reason goes into the message, which Lambda's runtime logs.
       const reason = isAuthError(error) ? error.reason : "internal_error";
-      log?.({ level: "error", outcome: "error", reason, route: request.route });
+      report?.({ outcome: "error", reason, route: request.route });
       throw new Error(`meishi: cannot verify tokens right now (${reason})`, { cause: error });
     }
   }
@@ -177,7 +181,7 @@ export function createAuthorizerEngine(
       const failedRoutes = routes.filter((route) => !passes(identity, route.rules));
       const arn = request.arn;
       if (arn === undefined && routes.length > 0) {
-        log?.({ level: "error", outcome: "error", reason: "unknown_route", route: request.route });
+        report?.({ outcome: "error", reason: "unknown_route", route: request.route });
         throw new Error("meishi: the event's methodArn/routeArn is not an execute-api ARN");
       }
       const failedHere =
@@ -189,8 +193,7 @@ export function createAuthorizerEngine(
         const failedRule = passesGlobalRules
           ? failedHere[0]!.rules.find((rule) => !rule.test(identity))
           : globalRules.find((rule) => !rule.test(identity));
-        log?.({
-          level: "info",
+        report?.({
           outcome: "deny",
           reason: failedRule?.reason ?? "claim_check_failed",
           route: request.route,

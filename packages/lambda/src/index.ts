@@ -1,6 +1,6 @@
 export {
-  type AuthorizerLogEntry,
   type AuthorizerOptions,
+  type AuthorizerRefusal,
   type AuthorizerSettings,
   UNAUTHORIZED_MESSAGE,
 } from "./authorizer.js";

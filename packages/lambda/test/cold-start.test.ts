@@ -15,7 +15,7 @@ afterAll(() => issuer.close());
 beforeEach(() => issuer.resetRequestCounts());
 
 const claims = () => ({ issuer: issuer.issuer, audience: issuer.audience });
-const common = () => ({ ...claims(), log: false as const });
+const common = () => ({ ...claims(), logger: false as const });
 
 describe("key cache across invocations", () => {
   it("fetches the JWKS once for 50 simultaneous cold events", async () => {
@@ -123,15 +123,15 @@ describe("JWKS snapshot", () => {
 
   it("refuses a snapshot next to a shared verifier", () => {
     const verifier = createVerifier({ ...claims(), jwksUri: issuer.jwksUri });
-    expect(() =>
-      createTokenAuthorizer({ verifier, jwksSnapshot: snapshotText, log: false }),
-    ).toThrow(ConfigurationError);
+    expect(() => createTokenAuthorizer({ verifier, jwksSnapshot: snapshotText })).toThrow(
+      ConfigurationError,
+    );
   });
 
   it("shares a verifier's key cache between two authorizers", async () => {
     const verifier = createVerifier({ ...claims(), jwksUri: issuer.jwksUri });
-    const token = createTokenAuthorizer({ verifier, log: false });
-    const http = createHttpApiAuthorizer({ verifier, log: false });
+    const token = createTokenAuthorizer({ verifier });
+    const http = createHttpApiAuthorizer({ verifier });
     const jwt = await issuer.sign({ sub: "00123" });
     await token(tokenEvent(`Bearer ${jwt}`));
     await http(httpApiEvent({ headers: { authorization: `Bearer ${jwt}` } }));

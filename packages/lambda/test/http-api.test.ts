@@ -1,5 +1,5 @@
 import { anyRole, ConfigurationError } from "@meishi/core";
-import { type AuthorizerLogEntry, createHttpApiAuthorizer } from "@meishi/lambda";
+import { type AuthorizerRefusal, createHttpApiAuthorizer } from "@meishi/lambda";
 import { createTestIssuer, type TestIssuer } from "@meishi/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { httpApiEvent, STAGE_ARN } from "./events.js";
@@ -11,13 +11,14 @@ beforeAll(async () => {
 });
 afterAll(() => issuer.close());
 
-function authorizer(extra: Record<string, unknown> = {}, logs: AuthorizerLogEntry[] = []) {
+function authorizer(extra: Record<string, unknown> = {}, logs: AuthorizerRefusal[] = []) {
   return createHttpApiAuthorizer({
     jwksUri: issuer.jwksUri,
     issuer: issuer.issuer,
     audience: issuer.audience,
     routes: { "DELETE /orders/{id}": anyRole("admin") },
-    log: (entry) => logs.push(entry),
+    onRefusal: (entry) => logs.push(entry),
+    logger: false,
     ...extra,
   });
 }
@@ -28,7 +29,6 @@ function policyAuthorizer(policyScope: "api" | "route") {
     issuer: issuer.issuer,
     audience: issuer.audience,
     routes: { "DELETE /orders/{id}": anyRole("admin") },
-    log: false,
     response: "policy",
     policyScope,
   });
@@ -59,7 +59,7 @@ describe("createHttpApiAuthorizer, simple responses", () => {
   });
 
   it("answers isAuthorized: false for a valid token without the route's role, and logs why", async () => {
-    const logs: AuthorizerLogEntry[] = [];
+    const logs: AuthorizerRefusal[] = [];
     const authorization = await bearer();
     const result = await authorizer(
       {},
@@ -75,7 +75,6 @@ describe("createHttpApiAuthorizer, simple responses", () => {
     expect(result.isAuthorized).toBe(false);
     expect(logs).toEqual([
       {
-        level: "info",
         outcome: "deny",
         reason: "role_missing",
         route: "DELETE /orders/{id}",
@@ -98,14 +97,13 @@ describe("createHttpApiAuthorizer, simple responses", () => {
   });
 
   it("throws Unauthorized (API Gateway's 401) for an expired token, logging token_expired", async () => {
-    const logs: AuthorizerLogEntry[] = [];
+    const logs: AuthorizerRefusal[] = [];
     const authorization = await bearer({}, -120);
     await expect(
       authorizer({}, logs)(httpApiEvent({ headers: { authorization } })),
     ).rejects.toThrow(/^Unauthorized$/);
     expect(logs).toEqual([
       {
-        level: "info",
         outcome: "unauthorized",
         reason: "token_expired",
         route: "GET /orders",
@@ -147,7 +145,7 @@ describe("createHttpApiAuthorizer, simple responses", () => {
   });
 
   it("fails with a 500-type error, not Unauthorized, when the JWKS is down with nothing cached", async () => {
-    const logs: AuthorizerLogEntry[] = [];
+    const logs: AuthorizerRefusal[] = [];
     const authorization = await bearer();
     issuer.setFault({ kind: "status", status: 500 }, { endpoint: "jwks" });
     try {
@@ -160,8 +158,34 @@ describe("createHttpApiAuthorizer, simple responses", () => {
         "meishi: cannot verify tokens right now (keys_unavailable)",
       );
       expect(logs).toEqual([
-        { level: "error", outcome: "error", reason: "keys_unavailable", route: "GET /orders" },
+        { outcome: "error", reason: "keys_unavailable", route: "GET /orders" },
       ]);
+    } finally {
+      issuer.setFault(null);
+    }
+  });
+
+  it("puts the outage reason in the thrown error and core's log by default", async () => {
+    const lines: string[] = [];
+    const logger = {
+      warn: (_details: object, message: string) => lines.push(`warn ${message}`),
+      error: (_details: object, message: string) => lines.push(`error ${message}`),
+    };
+    const handler = createHttpApiAuthorizer({
+      jwksUri: issuer.jwksUri,
+      issuer: issuer.issuer,
+      audience: issuer.audience,
+      logger,
+    });
+    const authorization = await bearer();
+    issuer.setFault({ kind: "status", status: 500 }, { endpoint: "jwks" });
+    try {
+      await expect(handler(httpApiEvent({ headers: { authorization } }))).rejects.toThrow(
+        "(keys_unavailable)",
+      );
+      expect(lines.some((line) => line.startsWith("error ") && line.includes(issuer.jwksUri))).toBe(
+        true,
+      );
     } finally {
       issuer.setFault(null);
     }

@@ -1,6 +1,6 @@
 import { allScopes, anyRole } from "@meishi/core";
 import {
-  type AuthorizerLogEntry,
+  type AuthorizerRefusal,
   createRequestAuthorizer,
   createTokenAuthorizer,
 } from "@meishi/lambda";
@@ -21,7 +21,7 @@ function options(extra: Record<string, unknown> = {}) {
     issuer: issuer.issuer,
     audience: issuer.audience,
     routes: { "DELETE /orders/*": anyRole("admin"), "ANY /admin/{proxy+}": anyRole("admin") },
-    log: false as const,
+    logger: false as const,
     ...extra,
   };
 }
@@ -166,11 +166,13 @@ describe("createRequestAuthorizer", () => {
   });
 
   it("throws Unauthorized when the request carries two Authorization headers (multiValueHeaders)", async () => {
-    const logs: AuthorizerLogEntry[] = [];
+    const logs: AuthorizerRefusal[] = [];
     const one = `Bearer ${await token()}`;
     const two = `Bearer ${await token({ sub: "mallory" })}`;
     await expect(
-      createRequestAuthorizer(options({ log: (entry: AuthorizerLogEntry) => logs.push(entry) }))(
+      createRequestAuthorizer(
+        options({ onRefusal: (entry: AuthorizerRefusal) => logs.push(entry) }),
+      )(
         requestEvent({
           headers: { Authorization: two },
           multiValueHeaders: { Authorization: [one, two] },
@@ -187,9 +189,9 @@ describe("createRequestAuthorizer", () => {
   });
 
   it("denies the route the caller lacks the role for, logging the template route", async () => {
-    const logs: AuthorizerLogEntry[] = [];
+    const logs: AuthorizerRefusal[] = [];
     const result = await createRequestAuthorizer(
-      options({ log: (entry: AuthorizerLogEntry) => logs.push(entry), policyScope: "route" }),
+      options({ onRefusal: (entry: AuthorizerRefusal) => logs.push(entry), policyScope: "route" }),
     )(
       requestEvent({
         headers: { Authorization: `Bearer ${await token()}` },
@@ -203,7 +205,6 @@ describe("createRequestAuthorizer", () => {
     ]);
     expect(logs).toEqual([
       {
-        level: "info",
         outcome: "deny",
         reason: "role_missing",
         route: "DELETE /orders/{id}",
