@@ -59,7 +59,8 @@ Options:
   --claim name=value   any claim; the value is JSON when it parses ("3", "true", '["a"]')
   --audience <aud>     the aud claim (default https://api.meishi.test)
   --issuer <url>       the iss claim and discovery issuer (default: the server URL)
-  --expires-in <dur>   lifetime: 300, 90s, 5m, 2h, 1d (default 5m; negative for an expired token)
+  --expires-in <dur>   lifetime: 300, 90s, 5m, 2h, 1d (default 5m); an expired token
+                       takes the = form: --expires-in=-1h
   --alg <alg>          signing algorithm (default RS256; ${TEST_ALGORITHMS.join(", ")})
   --port <port>        port of the JWKS server (default: a free one)
   --no-serve           print the token and exit without serving the JWKS

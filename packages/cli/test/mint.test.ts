@@ -78,6 +78,11 @@ describe("meishi mint", () => {
     expect(result.stdout).toContain("never trust it in production");
   });
 
+  it("mints an expired token with --expires-in=-1h", async () => {
+    const result = await runCli(["mint", "--no-serve", "--expires-in=-1h"]);
+    expect(result.stdout).toMatch(/^Token \(RS256, expired 1 h ago\):/);
+  });
+
   it("exits 2 for a bad --expires-in", async () => {
     expect((await runCli(["mint", "--no-serve", "--expires-in", "soon"])).code).toBe(2);
   });

@@ -144,6 +144,14 @@ describe("createHttpApiAuthorizer, simple responses", () => {
     expect(result.isAuthorized).toBe(true);
   });
 
+  it("reads ?access_token= only when allowInsecureQueryToken is set", async () => {
+    const token = (await bearer()).slice(7);
+    const event = httpApiEvent({ rawQueryString: `access_token=${token}` });
+    await expect(authorizer()(event)).rejects.toThrow(/^Unauthorized$/);
+    const result = await authorizer({ allowInsecureQueryToken: true })(event);
+    expect(result.isAuthorized).toBe(true);
+  });
+
   it("fails with a 500-type error, not Unauthorized, when the JWKS is down with nothing cached", async () => {
     const logs: AuthorizerRefusal[] = [];
     const authorization = await bearer();

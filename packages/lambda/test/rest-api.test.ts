@@ -182,6 +182,11 @@ describe("createRequestAuthorizer", () => {
     expect(logs.map((entry) => entry.reason)).toEqual(["multiple_credentials"]);
   });
 
+  it("throws Unauthorized for a console test event whose header maps are null", async () => {
+    const event = { ...requestEvent(), headers: null, multiValueHeaders: null };
+    await expect(createRequestAuthorizer(options())(event)).rejects.toThrow(/^Unauthorized$/);
+  });
+
   it("throws Unauthorized when the header is missing", async () => {
     await expect(createRequestAuthorizer(options())(requestEvent())).rejects.toThrow(
       /^Unauthorized$/,
