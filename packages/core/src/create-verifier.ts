@@ -125,15 +125,20 @@ interface CachedVerification {
   bytes: number;
 }
 
-/** A key set's `getKey` resolves one key; several candidates come back as jose's iterable error. */
+/**
+ * A key set's `getKey` resolves one key; several candidates come back as jose's iterable error.
+ * Only a token without `kid` tries them: two published keys sharing a `kid` are the
+ * publisher's mistake, refused rather than guessed.
+ */
 async function verifyWithCandidates(
   token: string,
   issuer: ResolvedIssuer,
+  hasKid: boolean,
 ): Promise<JWTVerifyResult<AuthClaims>> {
   try {
     return await jwtVerify<AuthClaims>(token, issuer.resolveKey, issuer.jwtVerifyOptions);
   } catch (error) {
-    if (!(error instanceof joseErrors.JWKSMultipleMatchingKeys)) throw error;
+    if (hasKid || !(error instanceof joseErrors.JWKSMultipleMatchingKeys)) throw error;
     let tried = 0;
     for await (const key of error as unknown as AsyncIterable<VerificationKey>) {
       if (tried++ >= MAX_CANDIDATE_KEYS) break;
@@ -230,10 +235,11 @@ class TokenVerifier implements Verifier {
   }
 
   async verify(token: string, options: { log?: DiagnosticLogger } = {}): Promise<Identity> {
+    const started = this.#options.reportsSuccess ? performance.now() : 0;
     let identity: Identity;
     let issuer: ResolvedIssuer | undefined;
+    const cached = this.#fromCache(token);
     try {
-      const cached = this.#fromCache(token);
       if (cached !== undefined) identity = cached;
       else {
         issuer = this.#issuerFor(token);
@@ -245,6 +251,14 @@ class TokenVerifier implements Verifier {
     }
     if (this.#options.isRevoked !== undefined || this.#options.revocation !== undefined) {
       await this.#checkRevocation(identity, options.log);
+    }
+    if (this.#options.reportsSuccess) {
+      this.#options.onEvent({
+        type: "token_verified",
+        issuer: identity.issuer,
+        cached: cached !== undefined,
+        durationMs: performance.now() - started,
+      });
     }
     return identity;
   }
@@ -343,11 +357,16 @@ class TokenVerifier implements Verifier {
       throw this.#invalid("unsupported_header", "b64", "the header has b64, which JWTs never use");
     }
     // Bounded before any lookup, event or cache: a kid is attacker text.
-    if (!isAcceptableKid(ownClaim(header, "kid"))) {
+    const kid = ownClaim(header, "kid");
+    if (!isAcceptableKid(kid)) {
       throw this.#invalid("kid_invalid", "kid", "the kid is not short printable text");
     }
     const keyVersion = issuer.keySource.version;
-    const { payload, protectedHeader } = await verifyWithCandidates(token, issuer);
+    const { payload, protectedHeader } = await verifyWithCandidates(
+      token,
+      issuer,
+      kid !== undefined,
+    );
     // jose tests claims with `in` and plain reads, which a polluted Object.prototype would
     // satisfy; what we require must be the token's own.
     for (const claim of issuer.ownClaims) {
@@ -375,12 +394,14 @@ class TokenVerifier implements Verifier {
         : { ...this.#origin, rolePaths: issuer.rolePaths };
     const { identity, retainedBytes } = createIdentity(token, payload, protectedHeader, origin);
     // A refresh during verification may have brought new keys; cache only under the version
-    // the token was checked against, so a removed key is never trusted from the cache.
-    if (this.#cache !== undefined && issuer.keySource.version === keyVersion) {
+    // the token was checked against, so a removed key is never trusted from the cache. Before
+    // the first load (version 0) there was no older set to have used.
+    const versionNow = issuer.keySource.version;
+    if (this.#cache !== undefined && (versionNow === keyVersion || keyVersion === 0)) {
       this.#cache.set(token, {
         identity,
         issuer,
-        keyVersion,
+        keyVersion: versionNow,
         expMs: (payload.exp ?? 0) * 1000,
         iatMs: typeof iat === "number" ? iat * 1000 : Number.NaN,
         bytes: retainedBytes + token.length,

@@ -140,14 +140,27 @@ const OBJECT_BYTES = 96;
 const SLOT_BYTES = 24;
 const STRING_BYTES = 32;
 
-/** Freezes a value deeply and returns roughly how many bytes of heap it holds. */
-function freezeAndMeasure(value: unknown): number {
-  if (typeof value === "string") return STRING_BYTES + value.length * 2;
-  if (typeof value !== "object" || value === null) return SLOT_BYTES;
-  Object.freeze(value);
-  let bytes = OBJECT_BYTES;
-  for (const [key, member] of Object.entries(value)) {
-    bytes += SLOT_BYTES + key.length + freezeAndMeasure(member);
+/**
+ * Freezes a value deeply and returns roughly how many bytes of heap it holds. Iterative: a
+ * validly signed payload may nest thousands of levels deep, and recursion would overflow.
+ */
+function freezeAndMeasure(root: unknown): number {
+  let bytes = 0;
+  const pending: unknown[] = [root];
+  while (pending.length > 0) {
+    const value = pending.pop();
+    if (typeof value === "string") {
+      bytes += STRING_BYTES + value.length * 2;
+    } else if (typeof value !== "object" || value === null) {
+      bytes += SLOT_BYTES;
+    } else {
+      Object.freeze(value);
+      bytes += OBJECT_BYTES;
+      for (const key of Object.keys(value)) {
+        bytes += SLOT_BYTES + key.length;
+        pending.push((value as Record<string, unknown>)[key]);
+      }
+    }
   }
   return bytes;
 }

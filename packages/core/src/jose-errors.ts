@@ -115,11 +115,27 @@ function claimDetails(
   return { check: claim, message: `the "${claim}" claim ${error.message}` };
 }
 
+// Beyond this a time is not a date anyone means (and `Date` cannot print it).
+const LATEST_PRINTABLE_SEC = 8.64e12;
+
 function describeTime(value: unknown): string {
-  if (typeof value !== "number") return "is not a number";
+  if (typeof value !== "number" || !Number.isFinite(value)) return "is not a number";
+  if (Math.abs(value) > LATEST_PRINTABLE_SEC) return `is ${value}, beyond any date`;
   const seconds = Math.round(value - Date.now() / 1000);
   const when = new Date(value * 1000).toISOString();
   return seconds < 0 ? `was ${when} (${-seconds} s ago)` : `is ${when} (in ${seconds} s)`;
+}
+
+function safeDetails(
+  error: joseErrors.JOSEError,
+  expected: ExpectedClaims | undefined,
+): RefusalDetails | undefined {
+  // Explaining a refusal must never fail it differently: a strange value gets no details.
+  try {
+    return claimDetails(error, expected);
+  } catch {
+    return undefined;
+  }
 }
 
 function mismatchMessage(claim: string, expected: unknown, actual: unknown): string {
@@ -165,6 +181,6 @@ export function toAuthError(error: unknown, realm = "api", expected?: ExpectedCl
     reason,
     description: descriptionFor(reason),
     cause: withoutPayload(error),
-    details: claimDetails(error, expected) ?? { check: reason, message: error.message },
+    details: safeDetails(error, expected) ?? { check: reason, message: error.message },
   });
 }
