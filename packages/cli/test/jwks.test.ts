@@ -65,8 +65,8 @@ describe("meishi jwks", () => {
   });
 
   it("reports duplicate kids, encryption keys and weak RSA keys", async () => {
-    issuer.addKey("RS256", { kid: issuer.keys[0]!.kid });
-    issuer.addKey("ES256", { kid: "enc-key", use: "enc" });
+    await issuer.addKey("RS256", { kid: issuer.keys[0]!.kid });
+    await issuer.addKey("ES256", { kid: "enc-key", use: "enc" });
     const { publicKey } = generateKeyPairSync("rsa", { modulusLength: 1024 });
     issuer.publishJwk({ ...(await exportJWK(publicKey)), kid: "weak", alg: "RS256", use: "sig" });
     const { code, json } = await jwksJson(issuer.jwksUri);
@@ -102,7 +102,7 @@ describe("meishi jwks", () => {
   });
 
   it("prints core's key snapshot of the usable keys, fresh for the server's max-age", async () => {
-    issuer.addKey("ES256", { kid: "enc-key", use: "enc" });
+    await issuer.addKey("ES256", { kid: "enc-key", use: "enc" });
     const before = Date.now();
     const result = await runCli(["jwks", issuer.issuer, "--snapshot"]);
     expect(result.code).toBe(0);
