@@ -146,7 +146,14 @@ export function createAuthorizerEngine(
   const verifier = buildVerifier(options, settingsKeys);
   const globalRules = toList(options.rules);
   const routes = compileRoutes(options.routes);
-  const report = options.onRefusal;
+  const onRefusal = options.onRefusal;
+  const report = (refusal: AuthorizerRefusal): void => {
+    try {
+      onRefusal?.(refusal);
+    } catch {
+      // An audit hook's bug must not turn a 401 or a 403 into a 500.
+    }
+  };
   const extraContext = options.context;
 
   function passes(identity: Identity, rules: readonly AuthRule[]): boolean {
@@ -158,7 +165,7 @@ export function createAuthorizerEngine(
       return await verifier.authenticate(request.token);
     } catch (error) {
       if (isAuthError(error) && error.status < 500) {
-        report?.({
+        report({
           outcome: "unauthorized",
           reason: error.reason,
           route: request.route,
@@ -169,7 +176,7 @@ export function createAuthorizerEngine(
       // A real outage (no keys, revocation store down) or a bug: API Gateway answers 500 and the
       // client learns nothing, so the reason goes into the message, which Lambda's runtime logs.
       const reason = isAuthError(error) ? error.reason : "internal_error";
-      report?.({ outcome: "error", reason, route: request.route });
+      report({ outcome: "error", reason, route: request.route });
       throw new Error(`meishi: cannot verify tokens right now (${reason})`, { cause: error });
     }
   }
@@ -181,7 +188,7 @@ export function createAuthorizerEngine(
       const failedRoutes = routes.filter((route) => !passes(identity, route.rules));
       const arn = request.arn;
       if (arn === undefined && routes.length > 0) {
-        report?.({ outcome: "error", reason: "unknown_route", route: request.route });
+        report({ outcome: "error", reason: "unknown_route", route: request.route });
         throw new Error("meishi: the event's methodArn/routeArn is not an execute-api ARN");
       }
       const failedHere =
@@ -193,7 +200,7 @@ export function createAuthorizerEngine(
         const failedRule = passesGlobalRules
           ? failedHere[0]!.rules.find((rule) => !rule.test(identity))
           : globalRules.find((rule) => !rule.test(identity));
-        report?.({
+        report({
           outcome: "deny",
           reason: failedRule?.reason ?? "claim_check_failed",
           route: request.route,

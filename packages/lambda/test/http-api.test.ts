@@ -112,6 +112,20 @@ describe("createHttpApiAuthorizer, simple responses", () => {
     ]);
   });
 
+  it("still answers 401 and 403 when the onRefusal hook throws", async () => {
+    const handler = authorizer({
+      onRefusal: () => {
+        throw new Error("audit sink down");
+      },
+    });
+    await expect(handler(httpApiEvent())).rejects.toThrow(/^Unauthorized$/);
+    const authorization = await bearer();
+    const denied = await handler(
+      httpApiEvent({ headers: { authorization }, method: "DELETE", path: "/orders/1" }),
+    );
+    expect(denied.isAuthorized).toBe(false);
+  });
+
   it("throws Unauthorized when the Authorization header is missing", async () => {
     await expect(authorizer()(httpApiEvent())).rejects.toThrow(/^Unauthorized$/);
   });
