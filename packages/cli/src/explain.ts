@@ -60,7 +60,11 @@ export function explainRefusal(context: ExplainContext): string {
   switch (error.reason) {
     case "malformed_token":
     case "missing_token":
-      return "The format check failed: expected a JWS compact token (three base64url parts with a JSON header and payload), the input is not one.";
+      // The header and payload decoded, so the fault is narrower than "not a JWT": say which.
+      if (header !== undefined && error.details !== undefined) {
+        return `The format check failed: expected a well-formed JWS, ${error.details.message.replace(/^F/, "f")}.`;
+      }
+      return `The format check failed: expected a JWS compact token (three base64url parts with a JSON header and payload), the input is not one${error.details === undefined ? "" : ` (${error.details.message})`}.`;
     case "token_too_large":
       return "The size check failed: expected at most 16 KiB, the token is larger.";
     case "alg_not_allowed":

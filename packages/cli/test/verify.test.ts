@@ -175,7 +175,13 @@ describe("meishi verify", () => {
       "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIwMDEyMyIsIm5hbWUiOiJvbW9jaGkiLCJyb2xlIjoic3RhbmRhcmQgdXNlciIsImlhdCI6MTUxNjIzOTAyMn0.SignatureHere";
     const result = await runCli(["verify", article, "--jwks", issuer.jwksUri, "--json"]);
     expect(result.code).toBe(1);
-    expect(JSON.parse(result.stdout).valid).toBe(false);
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      valid: false,
+      reason: "malformed_token",
+      explanation: expect.stringMatching(
+        /^The format check failed: expected a well-formed JWS, .*signature/,
+      ),
+    });
   });
 
   it("explains a JWKS that is down", async () => {
@@ -205,6 +211,14 @@ describe("meishi verify", () => {
     expect(JSON.parse(json.stdout).dpop).toEqual({
       jkt: "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I",
     });
+  });
+
+  it("explains text that is not a JWT at all", async () => {
+    const result = await runCli(["verify", "garbage", "--jwks", issuer.jwksUri]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain(
+      "The format check failed: expected a JWS compact token (three base64url parts with a JSON header and payload), the input is not one",
+    );
   });
 
   it("exits 2 without --jwks or --issuer", async () => {
