@@ -10,7 +10,12 @@ import {
 } from "@meishi/core";
 import { buildContext, type IdentityContext } from "./authorizer-context.js";
 import { type KeySnapshot, readJwksSnapshot, withKeySnapshot } from "./key-snapshot.js";
-import { type CompiledRoute, compileRoutes, type ExecuteApiArn } from "./route-rules.js";
+import {
+  type CompiledRoute,
+  compileRoutes,
+  type ExecuteApiArn,
+  type RouteTemplate,
+} from "./route-rules.js";
 
 /** Why a request was refused, or why the authorizer failed: what `onRefusal` receives. */
 export interface AuthorizerRefusal {
@@ -93,6 +98,11 @@ export interface AuthorizerRequest {
   readonly arn: ExecuteApiArn | undefined;
   /** Name of the route for logs. */
   readonly route: string;
+  /**
+   * The route template, when the event names it and the answer covers this request only: rules
+   * then apply by template. Left out for a caller-wide policy, whose IAM patterns decide.
+   */
+  readonly template?: RouteTemplate | undefined;
 }
 
 export interface AuthorizerEngine {
@@ -191,10 +201,12 @@ export function createAuthorizerEngine(
         report({ outcome: "error", reason: "unknown_route", route: request.route });
         throw new Error("meishi: the event's methodArn/routeArn is not an execute-api ARN");
       }
-      const failedHere =
-        arn === undefined
-          ? []
-          : failedRoutes.filter((route) => route.matches(arn.method, arn.path));
+      const template = request.template;
+      const failedHere = failedRoutes.filter((route) =>
+        template !== undefined
+          ? route.matchesTemplate(template.method, template.path)
+          : arn !== undefined && route.matches(arn.method, arn.path),
+      );
       const allowedHere = passesGlobalRules && failedHere.length === 0;
       if (!allowedHere) {
         const failedRule = passesGlobalRules

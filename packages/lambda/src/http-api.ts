@@ -15,7 +15,11 @@ import {
   policyResult,
   requireArn,
 } from "./policy.js";
-import { parseExecuteApiArn } from "./route-rules.js";
+import { parseExecuteApiArn, templateOfRouteKey } from "./route-rules.js";
+
+function templateOf(event: APIGatewayRequestAuthorizerEventV2) {
+  return templateOfRouteKey(event.routeKey, event.requestContext.http.method);
+}
 
 /** Settings of {@link createHttpApiAuthorizer}. */
 export interface HttpApiAuthorizerSettings extends AuthorizerSettings {
@@ -81,6 +85,7 @@ export function createHttpApiAuthorizer(
         token: requestFromV2(event),
         arn,
         route: event.routeKey,
+        template: policyScope === "route" ? templateOf(event) : undefined,
       });
       return policyResult(decision, policyScope, arn, event.routeArn);
     };
@@ -90,6 +95,7 @@ export function createHttpApiAuthorizer(
       token: requestFromV2(event),
       arn: parseExecuteApiArn(event.routeArn),
       route: event.routeKey,
+      template: templateOf(event),
     });
     return { isAuthorized: decision.allowedHere, context: decision.context };
   };

@@ -93,6 +93,7 @@ export function createRequestAuthorizer(
       token: requestFromV1(event),
       arn,
       route: `${event.httpMethod} ${event.resource}`,
+      template: scope === "route" ? { method: event.httpMethod, path: event.resource } : undefined,
     });
     return policyResult(decision, scope, arn, event.methodArn);
   };

@@ -38,7 +38,28 @@ export interface CompiledRoute {
   /** `VERB/path` with IAM wildcards, appended to the stage ARN in a policy. */
   readonly arnSuffix: string;
   readonly rules: readonly AuthRule[];
+  /** Matches a request's verb and actual path the way IAM matches the policy resource. */
   readonly matches: (method: string, path: string) => boolean;
+  /**
+   * Matches the route template API Gateway chose (`/orders/{id}`), when the event names it:
+   * a `{param}` in the key then stands for that parameter only, not for deeper paths.
+   */
+  readonly matchesTemplate: (method: string, template: string) => boolean;
+}
+
+/** The route API Gateway matched, as the event names it. */
+export interface RouteTemplate {
+  /** The request's verb (also for a route defined with `ANY`). */
+  readonly method: string;
+  /** The route's path template, e.g. `/orders/{id}`. */
+  readonly path: string;
+}
+
+/** The template of an HTTP API `routeKey` (`"GET /orders/{id}"`); none for `$default`. */
+export function templateOfRouteKey(routeKey: string, method: string): RouteTemplate | undefined {
+  const space = routeKey.indexOf(" ");
+  if (space === -1) return undefined;
+  return { method, path: routeKey.slice(space + 1) };
 }
 
 const ROUTE_KEY = /^(\*|ANY|GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) (\/\S*)$/;
@@ -74,13 +95,21 @@ export function compileRoutes(
         `routes key ${JSON.stringify(key)} must be "VERB /path" (e.g. "GET /orders/{id}", "ANY /admin/*")`,
       );
     }
-    const arnSuffix = toArnSuffix(match[1]!, match[2]!);
+    const method = match[1]!;
+    const path = match[2]!;
+    const arnSuffix = toArnSuffix(method, path);
     const pattern = globToRegExp(arnSuffix);
+    // Against a template, only `*` is a wildcard; `{id}` must meet `{id}` itself.
+    const templatePattern = globToRegExp(path);
+    const anyMethod = method === "ANY" || method === "*";
     return Object.freeze({
       key,
       arnSuffix,
       rules: Object.freeze(Array.isArray(rules) ? [...rules] : [rules as AuthRule]),
-      matches: (method: string, path: string) => pattern.test(`${method}${path}`),
+      matches: (requestMethod: string, requestPath: string) =>
+        pattern.test(`${requestMethod}${requestPath}`),
+      matchesTemplate: (requestMethod: string, template: string) =>
+        (anyMethod || method === requestMethod) && templatePattern.test(template),
     });
   });
 }

@@ -88,10 +88,52 @@ describe("createHttpApiAuthorizer, simple responses", () => {
     ]);
   });
 
+  it("applies a {param} rule to that route only, not to a deeper route API Gateway chose", async () => {
+    const handler = authorizer({
+      routes: { "GET /orders/{id}": anyRole("admin"), "GET /orders/{id}/items": [] },
+    });
+    const authorization = await bearer();
+    const items = await handler(
+      httpApiEvent({
+        headers: { authorization },
+        path: "/orders/1/items",
+        routeKey: "GET /orders/{id}/items",
+      }),
+    );
+    const order = await handler(
+      httpApiEvent({ headers: { authorization }, path: "/orders/1", routeKey: "GET /orders/{id}" }),
+    );
+    expect(items.isAuthorized).toBe(true);
+    expect(order.isAuthorized).toBe(false);
+  });
+
+  it("applies a GET rule to a GET on a route defined with ANY", async () => {
+    const handler = authorizer({ routes: { "GET /reports": anyRole("admin") } });
+    const authorization = await bearer();
+    const result = await handler(
+      httpApiEvent({ headers: { authorization }, path: "/reports", routeKey: "ANY /reports" }),
+    );
+    expect(result.isAuthorized).toBe(false);
+  });
+
+  it("matches the $default route by its path", async () => {
+    const handler = authorizer({ routes: { "ANY /admin/*": anyRole("admin") } });
+    const authorization = await bearer();
+    const result = await handler(
+      httpApiEvent({ headers: { authorization }, path: "/admin/users", routeKey: "$default" }),
+    );
+    expect(result.isAuthorized).toBe(false);
+  });
+
   it("lets an admin through the admin route", async () => {
     const authorization = await bearer({ role: ["standard user", "admin"] });
     const result = await authorizer()(
-      httpApiEvent({ headers: { authorization }, method: "DELETE", path: "/orders/42" }),
+      httpApiEvent({
+        headers: { authorization },
+        method: "DELETE",
+        path: "/orders/42",
+        routeKey: "DELETE /orders/{id}",
+      }),
     );
     expect(result.isAuthorized).toBe(true);
   });
@@ -121,7 +163,12 @@ describe("createHttpApiAuthorizer, simple responses", () => {
     await expect(handler(httpApiEvent())).rejects.toThrow(/^Unauthorized$/);
     const authorization = await bearer();
     const denied = await handler(
-      httpApiEvent({ headers: { authorization }, method: "DELETE", path: "/orders/1" }),
+      httpApiEvent({
+        headers: { authorization },
+        method: "DELETE",
+        path: "/orders/1",
+        routeKey: "DELETE /orders/{id}",
+      }),
     );
     expect(denied.isAuthorized).toBe(false);
   });
@@ -265,7 +312,12 @@ describe("createHttpApiAuthorizer, IAM policy responses", () => {
   it("with policyScope route, covers only this routeArn", async () => {
     const authorization = await bearer();
     const result = await policyAuthorizer("route")(
-      httpApiEvent({ headers: { authorization }, method: "DELETE", path: "/orders/7" }),
+      httpApiEvent({
+        headers: { authorization },
+        method: "DELETE",
+        path: "/orders/7",
+        routeKey: "DELETE /orders/{id}",
+      }),
     );
     expect(result.policyDocument).toEqual({
       Version: "2012-10-17",
