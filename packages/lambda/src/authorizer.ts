@@ -41,7 +41,9 @@ export interface AuthorizerSettings {
   /**
    * Rules per route, keyed `"VERB /path"` as API Gateway writes routes: `"GET /orders/{id}"`,
    * `"ANY /admin/{proxy+}"`, `"DELETE /orders/*"`. A request must pass the rules of every key
-   * that matches it; path parameters and `*` match any characters, `/` included, as in IAM.
+   * that matches it. Where the event names its route template, keys match the template; in a
+   * caller-wide policy they are IAM patterns, where `{param}` and `*` match any characters,
+   * `/` included.
    */
   routes?: Readonly<Record<string, AuthRule | readonly AuthRule[]>>;
   /** Adds values to the returned `context`; arrays and objects become JSON text. */
