@@ -37,9 +37,17 @@ export const LONG_LIFETIME_SEC: number = 24 * 3600;
 
 const TIME_CLAIMS: readonly TokenTime["claim"][] = ["iat", "nbf", "exp"];
 
-/** Strips what people paste along with a token: whitespace and a `Bearer ` prefix. */
+/**
+ * Strips what people paste along with a token: a `Bearer ` prefix and whitespace, including
+ * the line breaks a terminal or an e-mail puts into a long token (a JWT never contains any).
+ * @example
+ * cleanToken("Bearer eyJ…\n  …") // "eyJ……"
+ */
 export function cleanToken(text: string): string {
-  return text.trim().replace(/^bearer\s+/i, "");
+  return text
+    .trim()
+    .replace(/^bearer\s+/i, "")
+    .replace(/\s+/g, "");
 }
 
 function signatureWarnings(token: string, alg: unknown): TokenWarning[] {

@@ -66,6 +66,13 @@ describe("meishi decode", () => {
     expect(JSON.parse(result.stdout).payload.sub).toBe("00123");
   });
 
+  it("joins a token that a terminal wrapped over several lines", async () => {
+    const wrapped = `${ARTICLE_TOKEN.slice(0, 60)}\n  ${ARTICLE_TOKEN.slice(60, 120)}\n${ARTICLE_TOKEN.slice(120)}`;
+    const result = await runCli(["decode", "--json"], { input: wrapped });
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout).payload.sub).toBe("00123");
+  });
+
   it("reads stdin when the token argument is -", async () => {
     const result = await runCli(["decode", "-", "--json"], { input: ARTICLE_TOKEN });
     expect(JSON.parse(result.stdout).payload.name).toBe("omochi");
