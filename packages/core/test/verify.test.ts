@@ -20,7 +20,7 @@ import {
   ServiceUnavailableError,
   type Verifier,
   type VerifierOptions,
-} from "../src/index.js";
+} from "../src/index.node.js";
 
 async function rejection(promise: Promise<unknown>): Promise<InvalidTokenError> {
   try {
