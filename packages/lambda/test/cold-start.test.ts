@@ -106,6 +106,17 @@ describe("JWKS snapshot", () => {
     expect(issuer.requests.total).toBe(0);
   });
 
+  it("needs neither the discovery document nor the JWKS with a snapshot and an issuer alone", async () => {
+    const source = createRemoteKeySource({ jwksUri: issuer.jwksUri });
+    await source.ready();
+    const saved = JSON.stringify(source.snapshot());
+    issuer.resetRequestCounts();
+    const handler = createTokenAuthorizer({ ...common(), jwksSnapshot: saved });
+    const result = await handler(tokenEvent(`Bearer ${await issuer.sign({ sub: "00123" })}`));
+    expect(result.principalId).toBe("00123");
+    expect(issuer.requests.total).toBe(0);
+  });
+
   it("fetches once when the saved snapshot is past its expiresAt", async () => {
     const source = createRemoteKeySource({ jwksUri: issuer.jwksUri });
     await source.ready();
