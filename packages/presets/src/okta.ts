@@ -37,7 +37,9 @@ export function okta(options: OktaOptions): IssuerPreset {
   const { domain, authorizationServerId, audience, ...overrides } = options;
   const origin = httpsOrigin(fail, "domain", domain);
   if (authorizationServerId === undefined) {
-    fail('authorizationServerId is required: "default" or your server\'s id; null for the org server');
+    fail(
+      'authorizationServerId is required: "default" or your server\'s id; null for the org server',
+    );
   }
   const issuer =
     authorizationServerId === null
