@@ -38,7 +38,7 @@ export function withOverrides(base: IssuerPreset, overrides: PresetOverrides): I
   return merged as unknown as IssuerPreset;
 }
 
-/** Splits a preset's own options from the issuer options it passes on. */
+/** A preset is called with one options object; anything else is a configuration mistake. */
 export function requireObject(fail: Fail, options: unknown): void {
   if (typeof options !== "object" || options === null || Array.isArray(options)) {
     fail("options must be an object");
