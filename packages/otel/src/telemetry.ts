@@ -41,6 +41,8 @@ const SPAN_STATUS_ERROR = 2;
 // with `issuer: null`), they are built per event instead of growing without bound.
 const MAX_CACHED_ISSUERS = 100;
 
+const NO_ISSUER = Symbol("no issuer");
+
 interface OtelApi {
   trace: { getTracerProvider(): TracerProvider };
   metrics: { getMeterProvider(): MeterProvider };
@@ -138,7 +140,8 @@ export function meishiTelemetry(options: TelemetryOptions = {}): MeishiTelemetry
 
 /** Turns events into spans and metrics, reusing attribute sets on the per-request paths. */
 class EventRecorder {
-  readonly #verifiedAttributes = new Map<string, Attributes>();
+  readonly #cachedAttributes = new Map<string | symbol, Attributes>();
+  readonly #checkedAttributes = new Map<string | symbol, Attributes>();
   readonly #rejectedAttributes = new Map<string, Attributes>();
 
   constructor(
@@ -230,17 +233,17 @@ class EventRecorder {
   }
 
   #verifiedAttributesFor(issuer: string | undefined, cached: boolean): Attributes {
-    const key = `${cached ? "1" : "0"}${issuer ?? ""}`;
-    const known = this.#verifiedAttributes.get(key);
+    // Keyed by the issuer string itself: no key is built per event.
+    const byIssuer = cached ? this.#cachedAttributes : this.#checkedAttributes;
+    const key = issuer ?? NO_ISSUER;
+    const known = byIssuer.get(key);
     if (known !== undefined) return known;
     const attributes: Attributes = Object.freeze({
       [ATTR.outcome]: "verified",
       [ATTR.cacheHit]: cached,
       ...(issuer === undefined ? {} : { [ATTR.issuer]: issuer }),
     });
-    if (this.#verifiedAttributes.size < MAX_CACHED_ISSUERS * 2) {
-      this.#verifiedAttributes.set(key, attributes);
-    }
+    if (byIssuer.size < MAX_CACHED_ISSUERS) byIssuer.set(key, attributes);
     return attributes;
   }
 
