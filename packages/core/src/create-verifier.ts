@@ -33,6 +33,7 @@ import {
   type VerifierContext,
   type VerifierOptions,
 } from "./options.js";
+import { platform } from "./platform.js";
 import type { RevocationQuery } from "./revocation.js";
 import { type AuthRule, authorize } from "./rules.js";
 
@@ -94,11 +95,11 @@ const warnedShorthands = new Set<string>();
 function warnShorthand(jwksUri: string): void {
   if (warnedShorthands.has(jwksUri)) return;
   warnedShorthands.add(jwksUri);
-  process.emitWarning(
+  platform.emitWarning(
     `meishi: verifying tokens against ${jwksUri} WITHOUT checking issuer or audience. ` +
       "Any token signed by these keys is accepted, including ones meant for other APIs. " +
       "Pass { jwksUri, issuer, audience } to check them.",
-    { code: "MEISHI_UNCHECKED_CLAIMS" },
+    "MEISHI_UNCHECKED_CLAIMS",
   );
 }
 

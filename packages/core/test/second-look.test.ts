@@ -13,7 +13,7 @@ import {
   type KeySource,
   type MeishiEvent,
   type VerifierOptions,
-} from "../src/index.js";
+} from "../src/index.node.js";
 
 let issuer: TestIssuer;
 beforeAll(async () => {
