@@ -127,7 +127,13 @@ describe("JWKS", () => {
       "meishi.jwks.key_count": 1,
     });
     const durations = await sdk.points("meishi.jwks.fetch.duration");
-    expect((valueWhere(durations, { "url.full": issuer.jwksUri }) as Histogram).count).toBe(1);
+    expect(durations).toHaveLength(1);
+    expect(durations[0]!.attributes).toEqual({
+      "url.full": issuer.jwksUri,
+      "meishi.jwks.document": "jwks",
+      "meishi.outcome": "success",
+    });
+    expect((durations[0]!.value as Histogram).count).toBe(1);
   });
 
   it("records a failed fetch as an error span and a failure count; a cold start answers 503", async () => {
