@@ -48,7 +48,7 @@ describe("cognito()", () => {
   let idApps: App[];
 
   beforeAll(async () => {
-    issuer = await providerIssuer(ISSUER);
+    issuer = await providerIssuer(ISSUER, ["RS256", "ES256"]);
     const jwksUri = issuer.jwksUri;
     accessApps = await startApps(
       quiet(cognito({ userPoolId: POOL, tokenUse: "access", clientId: CLIENT, jwksUri })),
@@ -113,6 +113,14 @@ describe("cognito()", () => {
     await expectEvery(
       idApps,
       await issuer.sign({ ...idClaims, aud: OTHER_CLIENT }, COGNITO_HEADER),
+      401,
+    );
+  });
+
+  it("refuses a token signed with anything but RS256, even by a published key", async () => {
+    await expectEvery(
+      accessApps,
+      await issuer.sign(accessClaims, { ...COGNITO_HEADER, alg: "ES256" }),
       401,
     );
   });
