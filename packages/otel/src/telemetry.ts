@@ -1,4 +1,3 @@
-import { createRequire } from "node:module";
 import type { EventListener, MeishiEvent } from "@meishi/core";
 import type {
   Attributes,
@@ -48,9 +47,16 @@ interface OtelApi {
   metrics: { getMeterProvider(): MeterProvider };
 }
 
+type NodeModule = typeof import("node:module");
+
+// Loaded through process.getBuiltinModule, not a static import, so the package also loads on
+// runtimes without node:module when both providers are passed in.
 function globalApi(): OtelApi {
+  const runtime = globalThis as { process?: { getBuiltinModule?(id: string): unknown } };
+  const nodeModule = runtime.process?.getBuiltinModule?.("node:module") as NodeModule | undefined;
   try {
-    return createRequire(import.meta.url)("@opentelemetry/api") as OtelApi;
+    if (nodeModule === undefined) throw new Error("no node:module");
+    return nodeModule.createRequire(import.meta.url)("@opentelemetry/api") as OtelApi;
   } catch {
     throw new TypeError(
       "meishiTelemetry(): install @opentelemetry/api, or pass tracerProvider and meterProvider",
