@@ -75,6 +75,18 @@ describe("auth0()", () => {
     await expectEvery(apps, token, 403, "/guarded");
   });
 
+  it("verifies with keys given up front (air-gapped), fetching nothing", async () => {
+    const jwks = await (await fetch(issuer.jwksUri)).json();
+    issuer.resetRequestCounts();
+    const offline = await startApps(quiet(auth0({ domain: DOMAIN, audience: API, keys: jwks })));
+    try {
+      await expectEvery(offline, await issuer.sign(userClaims), 200);
+      expect(issuer.requests.total).toBe(0);
+    } finally {
+      await closeApps(offline);
+    }
+  });
+
   it("refuses the issuer without its trailing slash, another API's token, and an ID token", async () => {
     await expectEvery(apps, await issuer.sign({ ...userClaims, iss: `https://${DOMAIN}` }), 401);
     await expectEvery(
