@@ -2,7 +2,7 @@ import { ConfigurationError } from "@meishi/core";
 import { jwtAuth } from "@meishi/express";
 import type { TestIssuer } from "@meishi/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { auth0 } from "../src/index.js";
+import { type Auth0Options, auth0 } from "../src/index.js";
 import { type App, closeApps, startApps } from "./adapters.js";
 import { expectEvery, identityEverywhere, providerIssuer, quiet } from "./helpers.js";
 
@@ -76,7 +76,7 @@ describe("auth0()", () => {
   });
 
   it("verifies with keys given up front (air-gapped), fetching nothing", async () => {
-    const jwks = await (await fetch(issuer.jwksUri)).json();
+    const jwks = (await (await fetch(issuer.jwksUri)).json()) as NonNullable<Auth0Options["keys"]>;
     issuer.resetRequestCounts();
     const offline = await startApps(quiet(auth0({ domain: DOMAIN, audience: API, keys: jwks })));
     try {
