@@ -68,6 +68,7 @@ export {
 export {
   ASYMMETRIC_ALGORITHMS,
   type AsymmetricAlgorithm,
+  type ClaimValue,
   type CommonVerifierOptions,
   type IssuerOptions,
   type MultiIssuerOptions,
