@@ -11,6 +11,7 @@ export {
   toAuthError,
   type Verifier,
 } from "./create-verifier.js";
+export type { DiagnosticLogger } from "./diagnostics.js";
 export {
   AuthError,
   type AuthErrorBody,
@@ -28,7 +29,6 @@ export {
   ServiceUnavailableError,
   type ServiceUnavailableErrorOptions,
 } from "./errors.js";
-export type { DiagnosticLogger } from "./diagnostics.js";
 export type { EventListener, MeishiEvent } from "./events.js";
 export {
   extractToken,
@@ -47,6 +47,12 @@ export {
 } from "./identity.js";
 export type { KeySourceOptions } from "./key-source.js";
 export {
+  createMemoryRevocationList,
+  type MemoryRevocationList,
+  type MemoryRevocationListOptions,
+  type RevocationListSize,
+} from "./memory-revocation.js";
+export {
   ASYMMETRIC_ALGORITHMS,
   type AsymmetricAlgorithm,
   type CommonVerifierOptions,
@@ -57,6 +63,15 @@ export {
   type TrustedIssuer,
   type VerifierOptions,
 } from "./options.js";
+export type {
+  IssuerRevocation,
+  RevocationList,
+  RevocationQuery,
+  RevocationStore,
+  SessionRevocation,
+  SubjectRevocation,
+  TokenRevocation,
+} from "./revocation.js";
 export {
   type AuthorizeOptions,
   type AuthRule,
@@ -71,12 +86,3 @@ export {
   claimMatches,
   claimSatisfies,
 } from "./rules.js";
-export type {
-  IssuerRevocation,
-  RevocationList,
-  RevocationQuery,
-  RevocationStore,
-  SessionRevocation,
-  SubjectRevocation,
-  TokenRevocation,
-} from "./revocation.js";
