@@ -43,6 +43,8 @@ export interface RevocationListSize {
 
 /** An in-memory {@link RevocationList}; `size()` counts what it holds. */
 export interface MemoryRevocationList extends RevocationList {
+  /** Answers synchronously, from memory. */
+  isRevoked(query: RevocationQuery): boolean;
   /** Live entries by kind (expired ones are purged first). */
   size(): RevocationListSize;
 }

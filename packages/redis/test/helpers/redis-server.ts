@@ -1,0 +1,161 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { connect, createServer, type Server, type Socket } from "node:net";
+
+/** A real redis-server on loopback with persistence off, for tests. */
+export interface TestRedisServer {
+  readonly port: number;
+  readonly url: string;
+  /** SIGKILL, as a crash: no goodbye to clients. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port, empty (persistence is off). */
+  start(): Promise<void>;
+  /** Stops it for good. */
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === "string") throw new Error("no port");
+  return address.port;
+}
+
+function launch(port: number, extra: readonly string[]): Promise<ChildProcess> {
+  const child = spawn(
+    "redis-server",
+    [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--protected-mode",
+      "no",
+      ...extra,
+    ],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  return new Promise((resolve, reject) => {
+    let output = "";
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`redis-server did not start on ${port}:\n${output}`));
+    }, 10_000);
+    child.once("error", (error) => {
+      clearTimeout(timer);
+      reject(new Error(`redis-server could not be run (is it installed?): ${error.message}`));
+    });
+    child.stdout?.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes("Ready to accept connections")) {
+        clearTimeout(timer);
+        child.stdout?.removeAllListeners("data");
+        child.stdout?.resume();
+        resolve(child);
+      }
+    });
+    child.stderr?.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+  });
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once("exit", () => resolve()));
+}
+
+/**
+ * Starts `redis-server --save "" --appendonly no` on a free loopback port.
+ * `extraArgs` are passed on (e.g. `["--replicaof", "127.0.0.1", "6379"]`).
+ */
+export async function startRedisServer(
+  extraArgs: readonly string[] = [],
+): Promise<TestRedisServer> {
+  const port = await freePort();
+  let child: ChildProcess | undefined = await launch(port, extraArgs);
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    async kill() {
+      if (child === undefined) return;
+      const dying = child;
+      child = undefined;
+      dying.kill("SIGKILL");
+      await exited(dying);
+    },
+    async start() {
+      if (child !== undefined) return;
+      child = await launch(port, extraArgs);
+    },
+    async stop() {
+      if (child === undefined) return;
+      const stopping = child;
+      child = undefined;
+      stopping.kill("SIGTERM");
+      await exited(stopping);
+    },
+  };
+}
+
+/** A TCP proxy in front of Redis whose link can be cut, as a network partition would. */
+export interface CuttableLink {
+  readonly url: string;
+  /** Drops every connection and refuses new ones. */
+  cut(): void;
+  /** Lets connections through again. */
+  restore(): void;
+  close(): Promise<void>;
+}
+
+export async function startCuttableLink(targetPort: number): Promise<CuttableLink> {
+  const sockets = new Set<Socket>();
+  let open = true;
+  const server: Server = createServer((client) => {
+    if (!open) {
+      client.destroy();
+      return;
+    }
+    const upstream = createConnectionTo(targetPort);
+    sockets.add(client);
+    sockets.add(upstream);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on("error", drop).on("close", drop);
+    upstream.on("error", drop).on("close", drop);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("no port");
+  return {
+    url: `redis://127.0.0.1:${address.port}`,
+    cut() {
+      open = false;
+      for (const socket of sockets) socket.destroy();
+      sockets.clear();
+    },
+    restore() {
+      open = true;
+    },
+    async close() {
+      open = false;
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function createConnectionTo(port: number): Socket {
+  return connect(port, "127.0.0.1");
+}

@@ -1,0 +1,460 @@
+import { randomUUID } from "node:crypto";
+import type { RevocationQuery } from "@meishi/core";
+import { createTestIssuer, type TestIssuer } from "@meishi/testing";
+import { Redis } from "ioredis";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import {
+  createRedisRevocationList,
+  type RedisRevocationEvent,
+  type RedisRevocationList,
+  type RedisRevocationListOptions,
+  RevocationsUnavailableError,
+} from "../src/index.js";
+import { type ApiProcess, eventually, startApiProcess } from "./helpers/api-process.js";
+import {
+  startCuttableLink,
+  startRedisServer,
+  type TestRedisServer,
+} from "./helpers/redis-server.js";
+
+let redis: TestRedisServer;
+let issuer: TestIssuer;
+let admin: Redis;
+const cleanups: Array<() => Promise<unknown> | unknown> = [];
+
+beforeAll(async () => {
+  [redis, issuer] = await Promise.all([
+    startRedisServer(),
+    createTestIssuer({ algorithms: ["RS256", "ES256"] }),
+  ]);
+  admin = new Redis(redis.url);
+});
+
+afterEach(async () => {
+  vi.useRealTimers();
+  for (const fn of cleanups.splice(0).reverse()) await fn();
+});
+
+afterAll(async () => {
+  admin.disconnect();
+  await Promise.all([redis.stop(), issuer.close()]);
+});
+
+function namespace(): string {
+  return `test:${randomUUID()}`;
+}
+
+async function openList(
+  options: Partial<RedisRevocationListOptions> & { namespace: string },
+): Promise<RedisRevocationList> {
+  const list = createRedisRevocationList({ redis: redis.url, ...options });
+  cleanups.push(() => list.close());
+  await list.ready();
+  return list;
+}
+
+async function openApi(ns: string, env: Record<string, string> = {}): Promise<ApiProcess> {
+  const api = await startApiProcess({
+    REDIS_URL: redis.url,
+    REDIS_NAMESPACE: ns,
+    JWKS_URI: issuer.jwksUri,
+    ISSUER: issuer.issuer,
+    AUDIENCE: String(issuer.audience),
+    ...env,
+  });
+  cleanups.push(() => api.stop());
+  return api;
+}
+
+function claimsOf(token: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString());
+}
+
+function queryFor(token: string): RevocationQuery {
+  const claims = claimsOf(token) as {
+    iss?: string;
+    jti?: string;
+    sub?: string;
+    sid?: string;
+    iat?: number;
+    exp: number;
+  };
+  return {
+    issuer: claims.iss,
+    jti: claims.jti,
+    sub: claims.sub,
+    sid: claims.sid,
+    issuedAt: claims.iat,
+    expiresAt: claims.exp,
+  };
+}
+
+async function refusedBy(api: ApiProcess, token: string): Promise<boolean> {
+  return eventually(async () => (await api.get(token)).status === 401, 10_000);
+}
+
+describe("createRedisRevocationList across processes", () => {
+  it("a token revoked in one process is refused by an API in another OS process", async () => {
+    const ns = namespace();
+    const list = await openList({ namespace: ns });
+    const api = await openApi(ns);
+    const token = await issuer.sign({ jti: randomUUID() });
+    const other = await issuer.sign({ jti: randomUUID() });
+    expect((await api.get(token)).status).toBe(200);
+
+    await list.revokeToken(queryOf(token));
+
+    expect(list.isRevoked(queryFor(token))).toBe(true);
+    expect(await refusedBy(api, token)).toBe(true);
+    const refused = await api.get(token);
+    expect(refused.headers.get("www-authenticate")).toMatch(/error="invalid_token"/);
+    expect((await api.get(other)).status).toBe(200);
+  });
+
+  it("refuses every token of a subject issued before the cut-off, and not later ones", async () => {
+    const ns = namespace();
+    const list = await openList({ namespace: ns });
+    const api = await openApi(ns);
+    const before = await issuer.sign({ sub: "alice", jti: randomUUID() }, { issuedAtSec: -30 });
+    const bob = await issuer.sign({ sub: "bob", jti: randomUUID() }, { issuedAtSec: -30 });
+    expect((await api.get(before)).status).toBe(200);
+
+    await list.revokeSubject({ issuer: issuer.issuer, sub: "alice" });
+
+    expect(await refusedBy(api, before)).toBe(true);
+    expect((await api.get(bob)).status).toBe(200);
+    const after = await issuer.sign({ sub: "alice", jti: randomUUID() }, { issuedAtSec: 2 });
+    expect((await api.get(after)).status).toBe(200);
+  });
+
+  it("refuses every token of an issuer issued before the cut-off", async () => {
+    const ns = namespace();
+    const list = await openList({ namespace: ns });
+    const api = await openApi(ns);
+    const old = await issuer.sign({ sub: "carol", jti: randomUUID() }, { issuedAtSec: -60 });
+    const noIat = await issuer.sign({ sub: "dan" }, { issuedAtSec: -60 });
+    expect((await api.get(old)).status).toBe(200);
+
+    await list.revokeIssuer({ issuer: issuer.issuer, issuedBefore: Date.now() / 1000 - 30 });
+
+    expect(await refusedBy(api, old)).toBe(true);
+    expect(await refusedBy(api, noIat)).toBe(true);
+    const fresh = await issuer.sign({ sub: "carol", jti: randomUUID() });
+    expect((await api.get(fresh)).status).toBe(200);
+  });
+
+  it("refuses a revoked token under every other encoding of it", async () => {
+    const ns = namespace();
+    const list = await openList({ namespace: ns });
+    const api = await openApi(ns);
+    const jti = randomUUID();
+    const rs = await issuer.sign({ jti }, { alg: "RS256" });
+    const es = await issuer.sign({ jti }, { alg: "ES256" });
+    const variants = [rs, withSlackBits(rs), es, withSlackBits(es), highSTwin(es)];
+    expect(new Set(variants).size).toBe(variants.length);
+    for (const variant of variants) expect((await api.get(variant)).status).toBe(200);
+
+    await list.revokeToken({ issuer: issuer.issuer, jti, expiresAt: queryFor(rs).expiresAt });
+
+    for (const variant of variants) expect(await refusedBy(api, variant)).toBe(true);
+  });
+
+  it("takes 10,000 concurrent revocations, all seen by another store", async () => {
+    const ns = namespace();
+    const [writer, reader] = await Promise.all([
+      openList({ namespace: ns }),
+      openList({ namespace: ns }),
+    ]);
+    const expiresAt = Math.floor(Date.now() / 1000) + 600;
+    const jtis = Array.from({ length: 10_000 }, (_, i) => `bulk-${i}`);
+    await Promise.all(
+      jtis.map((jti) => writer.revokeToken({ issuer: issuer.issuer, jti, expiresAt })),
+    );
+
+    expect(await eventually(() => reader.status().size.tokens === 10_000)).toBe(true);
+    expect(await admin.zcard(`{${ns}}:tokens`)).toBe(10_000);
+    expect(await admin.get(`{${ns}}:seq`)).toBe("10000");
+    for (const jti of [jtis[0], jtis[4_999], jtis[9_999]]) {
+      expect(reader.isRevoked({ ...queryOf(jti ?? ""), jti })).toBe(true);
+    }
+    expect(reader.status().seq).toBe(10_000);
+  });
+});
+
+describe("entries in Redis and in each process", () => {
+  it("keeps the documented key layout under the default namespace", async () => {
+    const list = createRedisRevocationList({ redis: redis.url });
+    cleanups.push(() => list.close());
+    await list.ready();
+    const expiresAt = Math.floor(Date.now() / 1000) + 60;
+    await list.revokeToken({ issuer: "iss", jti: "layout-1", expiresAt });
+    await list.revokeSession({ issuer: "iss", sid: "s1", expiresAt });
+    await list.revokeSubject({ issuer: "iss", sub: "u1" });
+    await list.revokeIssuer({ issuer: "iss2" });
+    expect(await admin.zscore("{meishi:revocation}:tokens", "3:isslayout-1")).toBe(
+      String(expiresAt),
+    );
+    expect(await admin.zscore("{meishi:revocation}:sessions", "3:isss1")).toBe(String(expiresAt));
+    expect(await admin.zscore("{meishi:revocation}:subjects", "3:issu1")).not.toBeNull();
+    expect(await admin.zscore("{meishi:revocation}:issuers", "iss2")).not.toBeNull();
+    expect(Number(await admin.get("{meishi:revocation}:seq"))).toBeGreaterThanOrEqual(4);
+    await admin.del(
+      "{meishi:revocation}:tokens",
+      "{meishi:revocation}:sessions",
+      "{meishi:revocation}:subjects",
+      "{meishi:revocation}:issuers",
+      "{meishi:revocation}:seq",
+    );
+  });
+
+  it("lets entries expire with their tokens, in Redis and locally", async () => {
+    const ns = namespace();
+    const list = await openList({ namespace: ns, clockToleranceSec: 0 });
+    const nowSec = Math.floor(Date.now() / 1000);
+    await list.revokeToken({ issuer: "iss", jti: "short", expiresAt: nowSec + 1 });
+    await list.revokeToken({ issuer: "iss", jti: "long", expiresAt: nowSec + 3600 });
+    const short = { ...queryOf("short"), issuer: "iss" };
+    expect(list.isRevoked(short)).toBe(true);
+    const ttl = await admin.ttl(`{${ns}}:tokens`);
+    expect(ttl).toBeGreaterThan(3000);
+    expect(ttl).toBeLessThanOrEqual(3601);
+
+    expect(await eventually(() => !list.isRevoked(short), 5_000)).toBe(true);
+    expect(list.isRevoked({ ...queryOf("long"), issuer: "iss" })).toBe(true);
+    // The next write drops what has expired from Redis too.
+    await list.revokeToken({ issuer: "iss", jti: "later", expiresAt: nowSec + 3600 });
+    expect((await admin.zrange(`{${ns}}:tokens`, 0, -1)).sort()).toEqual([
+      "3:isslater",
+      "3:isslong",
+    ]);
+    expect(await eventually(() => list.status().size.tokens === 2, 3_000)).toBe(true);
+  });
+
+  it("loads what is already in Redis when it starts", async () => {
+    const ns = namespace();
+    const first = await openList({ namespace: ns });
+    const expiresAt = Math.floor(Date.now() / 1000) + 600;
+    await first.revokeToken({ issuer: "iss", jti: "before-start", expiresAt });
+    await first.revokeSession({ issuer: "iss", sid: "sess", expiresAt });
+    const events: RedisRevocationEvent[] = [];
+    const second = await openList({ namespace: ns, onEvent: (e) => events.push(e) });
+    expect(second.isRevoked({ ...queryOf("before-start"), issuer: "iss" })).toBe(true);
+    expect(second.isRevoked({ ...queryOf("x"), issuer: "iss", sid: "sess" })).toBe(true);
+    expect(events).toContainEqual(
+      expect.objectContaining({ type: "revocations_resynced", reason: "start", entries: 2 }),
+    );
+    expect(events).toContainEqual({ type: "redis_connected", connection: "subscriber" });
+  });
+
+  it("rejects a write while Redis cannot take it, and says so", async () => {
+    const ns = namespace();
+    const list = await openList({ namespace: ns });
+    const link = await startCuttableLink(redis.port);
+    cleanups.push(() => link.close());
+    const cut = createRedisRevocationList({ redis: link.url, namespace: ns });
+    cleanups.push(() => cut.close());
+    await cut.ready();
+    link.cut();
+    await expect(
+      cut.revokeToken({ issuer: "iss", jti: "lost", expiresAt: Date.now() / 1000 + 60 }),
+    ).rejects.toThrow();
+    expect(list.isRevoked({ ...queryOf("lost"), issuer: "iss" })).toBe(false);
+  });
+});
+
+describe("Redis down, and back", () => {
+  async function ownRedis(): Promise<TestRedisServer> {
+    const own = await startRedisServer();
+    cleanups.push(() => own.stop());
+    return own;
+  }
+
+  it("serves the local copy, fails closed past the limit, then recovers and catches up", async () => {
+    const own = await ownRedis();
+    const ns = namespace();
+    const link = await startCuttableLink(own.port);
+    cleanups.push(() => link.close());
+    const events: RedisRevocationEvent[] = [];
+    const list = createRedisRevocationList({
+      redis: link.url,
+      namespace: ns,
+      maxStalenessMs: 1_500,
+      heartbeatIntervalMs: 100,
+      onEvent: (event) => events.push(event),
+    });
+    cleanups.push(() => list.close());
+    const writer = createRedisRevocationList({ redis: own.url, namespace: ns });
+    cleanups.push(() => writer.close());
+    await Promise.all([list.ready(), writer.ready()]);
+    const api = await startApiProcess({
+      REDIS_URL: link.url,
+      REDIS_NAMESPACE: ns,
+      MAX_STALENESS_MS: "1500",
+      HEARTBEAT_MS: "100",
+      JWKS_URI: issuer.jwksUri,
+      ISSUER: issuer.issuer,
+      AUDIENCE: String(issuer.audience),
+    });
+    cleanups.push(() => api.stop());
+
+    const a = await issuer.sign({ jti: randomUUID() });
+    const b = await issuer.sign({ jti: randomUUID() });
+    const c = await issuer.sign({ jti: randomUUID() });
+    await writer.revokeToken(queryOf(a));
+    expect(await eventually(() => list.isRevoked(queryFor(a)))).toBe(true);
+    expect(await refusedBy(api, a)).toBe(true);
+
+    await own.kill();
+    // Within the limit the local copy answers, revoked or not.
+    expect(list.isRevoked(queryFor(a))).toBe(true);
+    expect(list.isRevoked(queryFor(b))).toBe(false);
+    expect(await eventually(() => events.some((e) => e.type === "redis_disconnected"), 5_000)).toBe(
+      true,
+    );
+
+    // Past it: fail closed, and the other process answers 503 with Retry-After.
+    expect(await eventually(() => throws(() => list.isRevoked(queryFor(b))), 10_000)).toBe(true);
+    expect(() => list.isRevoked(queryFor(b))).toThrow(RevocationsUnavailableError);
+    expect(events).toContainEqual(expect.objectContaining({ type: "revocations_stale" }));
+    expect(await eventually(async () => (await api.get(c)).status === 503, 10_000)).toBe(true);
+    const unavailable = await api.get(c);
+    expect(unavailable.headers.get("retry-after")).toMatch(/^\d+$/);
+    expect(unavailable.body).not.toMatch(/at .*\.js/);
+
+    // Redis comes back (empty); this process stays cut off while b is revoked elsewhere.
+    link.cut();
+    await own.start();
+    expect(
+      await eventually(async () => {
+        try {
+          await writer.revokeToken(queryOf(b));
+          return true;
+        } catch {
+          return false;
+        }
+      }, 10_000),
+    ).toBe(true);
+    expect(() => list.isRevoked(queryFor(b))).toThrow(RevocationsUnavailableError);
+
+    link.restore();
+    expect(await eventually(() => !throws(() => list.isRevoked(queryFor(c))), 10_000)).toBe(true);
+    expect(list.isRevoked(queryFor(b))).toBe(true);
+    // Revoked before the outage and lost by the restarted Redis: still refused here.
+    expect(list.isRevoked(queryFor(a))).toBe(true);
+    expect(list.isRevoked(queryFor(c))).toBe(false);
+    expect(events).toContainEqual(
+      expect.objectContaining({ type: "revocations_resynced", reason: "reconnect" }),
+    );
+    expect(events).toContainEqual({ type: "revocations_fresh" });
+    expect(await refusedBy(api, b)).toBe(true);
+    expect(await eventually(async () => (await api.get(c)).status === 200, 10_000)).toBe(true);
+  });
+
+  it("fails closed by default 10 s after it was last confirmed, and opens only by name", async () => {
+    const own = await ownRedis();
+    const ns = namespace();
+    const warnings: string[] = [];
+    const onWarning = (warning: Error & { code?: string }) => {
+      if (warning.code !== undefined) warnings.push(warning.code);
+    };
+    process.on("warning", onWarning);
+    cleanups.push(() => process.off("warning", onWarning));
+    const closed = createRedisRevocationList({ redis: own.url, namespace: ns });
+    const open = createRedisRevocationList({
+      redis: own.url,
+      namespace: ns,
+      failOpenWhenStale: true,
+    });
+    cleanups.push(
+      () => closed.close(),
+      () => open.close(),
+    );
+    await Promise.all([closed.ready(), open.ready()]);
+    await own.kill();
+    // Let anything already on the wire arrive before reading the last confirmation.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const freshAsOf = closed.status().freshAsOf ?? 0;
+    const q = { ...queryOf("x"), issuer: "iss" };
+
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(freshAsOf + 10_000);
+    expect(closed.isRevoked(q)).toBe(false);
+    vi.setSystemTime(freshAsOf + 10_001);
+    expect(() => closed.isRevoked(q)).toThrow(RevocationsUnavailableError);
+    expect(closed.status().serving).toBe(false);
+    vi.setSystemTime(freshAsOf + 3_600_000);
+    expect(open.isRevoked(q)).toBe(false);
+    expect(open.status().serving).toBe(true);
+    expect(warnings).toContain("MEISHI_REVOCATION_FAIL_OPEN");
+  });
+});
+
+describe("before the first load", () => {
+  it("fails closed until loaded, and ready() rejects when Redis never answers", async () => {
+    const link = await startCuttableLink(redis.port);
+    cleanups.push(() => link.close());
+    link.cut();
+    const list = createRedisRevocationList({
+      redis: link.url,
+      namespace: namespace(),
+      readyTimeoutMs: 300,
+    });
+    cleanups.push(() => list.close());
+    expect(() => list.isRevoked({ ...queryOf("x"), issuer: "iss" })).toThrow(
+      RevocationsUnavailableError,
+    );
+    await expect(list.ready()).rejects.toBeInstanceOf(RevocationsUnavailableError);
+    link.restore();
+    expect(await eventually(() => list.status().freshAsOf !== undefined)).toBe(true);
+    await expect(list.ready()).resolves.toBeUndefined();
+  });
+});
+
+function queryOf(tokenOrJti: string): RevocationQuery & { issuer: string; jti: string } {
+  if (tokenOrJti.split(".").length === 3) {
+    const q = queryFor(tokenOrJti);
+    return { ...q, issuer: q.issuer ?? "", jti: q.jti ?? "" };
+  }
+  return {
+    issuer: issuer.issuer,
+    jti: tokenOrJti,
+    sub: undefined,
+    sid: undefined,
+    issuedAt: Math.floor(Date.now() / 1000),
+    expiresAt: Math.floor(Date.now() / 1000) + 60,
+  };
+}
+
+function throws(fn: () => unknown): boolean {
+  try {
+    fn();
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+// The last base64url character of a signature carries unused low bits (4 for a 256-byte RSA
+// signature, 2 for a 64-byte ECDSA one); decoders ignore them, so setting them gives another
+// string for the same token.
+const B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+function withSlackBits(token: string): string {
+  const [header, payload, signature] = token.split(".") as [string, string, string];
+  const bytes = Buffer.from(signature, "base64url").length;
+  const slack = (signature.length * 6 - bytes * 8) as 2 | 4;
+  const last = B64URL.indexOf(signature.at(-1) ?? "A");
+  const changed = B64URL[last | ((1 << slack) - 1)] ?? "";
+  return `${header}.${payload}.${signature.slice(0, -1)}${changed}`;
+}
+
+// P-256 group order: s and n − s are both valid ECDSA signatures of the same message.
+const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+
+function highSTwin(token: string): string {
+  const [header, payload, signature] = token.split(".") as [string, string, string];
+  const bytes = Buffer.from(signature, "base64url");
+  const s = BigInt(`0x${bytes.subarray(32).toString("hex")}`);
+  const twin = Buffer.from((P256_N - s).toString(16).padStart(64, "0"), "hex");
+  return `${header}.${payload}.${Buffer.concat([bytes.subarray(0, 32), twin]).toString("base64url")}`;
+}
