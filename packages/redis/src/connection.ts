@@ -34,6 +34,33 @@ export async function closeConnection(client: RedisClient): Promise<void> {
   }
 }
 
+/**
+ * Waits (bounded) for a connection that is still connecting or reconnecting, so a write made
+ * right after start-up or during a short blip is not refused by the fail-fast offline mode.
+ */
+export function whenReady(client: RedisClient, timeoutMs: number): Promise<void> {
+  if (client.status === "ready") return Promise.resolve();
+  if (client.status === "end")
+    return Promise.reject(new Error("meishi: the Redis connection is closed"));
+  return new Promise((resolve, reject) => {
+    const done = (error?: Error) => {
+      clearTimeout(timer);
+      client.off("ready", onReady);
+      client.off("end", onEnd);
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    const onReady = () => done();
+    const onEnd = () => done(new Error("meishi: the Redis connection is closed"));
+    const timer = setTimeout(
+      () => done(new Error(`meishi: Redis not reachable within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    client.once("ready", onReady);
+    client.once("end", onEnd);
+  });
+}
+
 /** Runs a Lua script by its SHA1, sending the text only when Redis does not have it yet. */
 export function scriptRunner(
   source: string,

@@ -5,6 +5,7 @@ import {
   openConnection,
   type RedisClient,
   type RedisConnectionOption,
+  whenReady,
 } from "./connection.js";
 
 /** Options for {@link createRedisReplayStore}. */
@@ -28,6 +29,7 @@ export interface RedisReplayStore {
 }
 
 const DEFAULT_NAMESPACE = "meishi:dpop";
+const CONNECT_WAIT_MS = 2_000;
 
 /**
  * Creates a DPoP proof replay store over Redis (RFC 9449 §11.1): `SET key 1 EX ttl NX`, one
@@ -64,6 +66,7 @@ export function createRedisReplayStore(options: RedisReplayStoreOptions): RedisR
       // At least a second: an already-expired proof is refused by its verifier anyway, and
       // Redis rejects a zero TTL.
       const ttl = Math.max(1, Math.ceil(expiresAtSec - Date.now() / 1000));
+      await whenReady(client, CONNECT_WAIT_MS);
       const reply = await client.set(key, "1", "EX", ttl, "NX");
       return reply !== "OK";
     },

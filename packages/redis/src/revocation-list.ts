@@ -17,6 +17,7 @@ import {
   type RedisClient,
   type RedisConnectionOption,
   scriptRunner,
+  whenReady,
 } from "./connection.js";
 import {
   type Change,
@@ -149,6 +150,8 @@ const DEFAULTS = {
 } as const;
 
 const SCAN_COUNT = 10_000;
+// A write waits this long for a connection that is still (re)connecting, then fails.
+const CONNECT_WAIT_MS = 2_000;
 // Heartbeats unanswered for this many intervals mean the subscription is dead even if the
 // socket looks open (a half-open TCP connection): reconnect it.
 const LOST_HEARTBEATS = 3;
@@ -393,6 +396,7 @@ class RedisList implements RedisRevocationList {
         ? nowSec - this.#toleranceSec
         : nowSec - this.#lifetimeSec - this.#toleranceSec;
     const keepSec = Math.max(1, Math.ceil(untilSec - nowSec));
+    await whenReady(this.#commands, CONNECT_WAIT_MS);
     await runRevoke(
       this.#commands,
       [key, this.#keys.seq],

@@ -223,7 +223,7 @@ describe("entries in Redis and in each process", () => {
     expect(list.isRevoked({ ...queryOf("long"), issuer: "iss" })).toBe(true);
     // The next write drops what has expired from Redis too.
     await list.revokeToken({ issuer: "iss", jti: "later", expiresAt: nowSec + 3600 });
-    expect((await admin.zrange(`{${ns}}:tokens`, 0, -1)).sort()).toEqual([
+    expect((await admin.zrange(`{${ns}}:tokens`, "0", "-1")).sort()).toEqual([
       "3:isslater",
       "3:isslong",
     ]);
