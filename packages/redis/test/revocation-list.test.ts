@@ -246,6 +246,41 @@ describe("entries in Redis and in each process", () => {
     expect(events).toContainEqual({ type: "redis_connected", connection: "subscriber" });
   });
 
+  it("catches up on a change whose message never arrived, found by the heartbeat", async () => {
+    const ns = namespace();
+    const events: RedisRevocationEvent[] = [];
+    const list = await openList({
+      namespace: ns,
+      heartbeatIntervalMs: 50,
+      onEvent: (e) => events.push(e),
+    });
+    const expiresAt = Math.floor(Date.now() / 1000) + 600;
+    // Written into Redis with its sequence number but never published: a lost message.
+    await admin.zadd(`{${ns}}:tokens`, expiresAt, "3:isslost-message");
+    await admin.incr(`{${ns}}:seq`);
+    const lost = { ...queryOf("lost-message"), issuer: "iss" };
+    expect(await eventually(() => list.isRevoked(lost), 5_000)).toBe(true);
+    expect(events).toContainEqual(
+      expect.objectContaining({ type: "revocations_resynced", reason: "missed_change" }),
+    );
+  });
+
+  it("reloads when a message arrives out of sequence", async () => {
+    const ns = namespace();
+    const events: RedisRevocationEvent[] = [];
+    const list = await openList({ namespace: ns, onEvent: (e) => events.push(e) });
+    const expiresAt = Math.floor(Date.now() / 1000) + 600;
+    await admin.zadd(`{${ns}}:tokens`, expiresAt, "3:issskipped");
+    await admin.set(`{${ns}}:seq`, "2");
+    await admin.publish(`{${ns}}:events`, `2|t|${expiresAt}|3:issarrived`);
+    const skipped = { ...queryOf("skipped"), issuer: "iss" };
+    expect(await eventually(() => list.isRevoked(skipped), 5_000)).toBe(true);
+    expect(list.isRevoked({ ...queryOf("arrived"), issuer: "iss" })).toBe(true);
+    expect(events).toContainEqual(
+      expect.objectContaining({ type: "revocations_resynced", reason: "missed_change" }),
+    );
+  });
+
   it("rejects a write while Redis cannot take it, and says so", async () => {
     const ns = namespace();
     const list = await openList({ namespace: ns });
