@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const run = promisify(execFile);
 const root = new URL("../..", import.meta.url).pathname;
-const PACKAGES = ["core", "testing", "express", "koa", "fastify"] as const;
+const PACKAGES = ["core", "testing", "express", "koa", "fastify", "redis"] as const;
 const bin = (name: string) => join(root, "node_modules", ".bin", name);
 
 let work: string;
@@ -77,15 +77,17 @@ const { jwtAuth } = require("@meishi/express");
 const koa = require("@meishi/koa");
 const fastifyPlugin = require("@meishi/fastify");
 const testing = require("@meishi/testing");
+const redis = require("@meishi/redis");
 const checks = [
   typeof core.createVerifier, typeof jwtAuth, typeof koa.jwtAuth,
   typeof (fastifyPlugin.default ?? fastifyPlugin), typeof testing.createTestIssuer,
+  typeof redis.createRedisRevocationList,
   String(new core.InvalidTokenError() instanceof core.AuthError),
 ];
 console.log(checks.join(","));`,
     );
     const { stdout } = await run("node", ["index.js"], { cwd: dir });
-    expect(stdout.trim()).toBe("function,function,function,function,function,true");
+    expect(stdout.trim()).toBe("function,function,function,function,function,function,true");
   });
 
   it("load every package with import from an ESM project and verify a real token", async () => {
@@ -99,14 +101,15 @@ import { createTestIssuer } from "@meishi/testing";
 import meishi from "@meishi/fastify";
 import { jwtAuth as koaAuth } from "@meishi/koa";
 import { jwtAuth } from "@meishi/express";
+import { createRedisReplayStore } from "@meishi/redis";
 const issuer = await createTestIssuer();
 const verifier = createVerifier({ jwksUri: issuer.jwksUri, issuer: issuer.issuer, audience: issuer.audience });
 const identity = await verifier.verify(await issuer.sign({ sub: "esm-user" }));
 await issuer.close();
-console.log([identity.sub, typeof meishi, typeof koaAuth, typeof jwtAuth].join(","));`,
+console.log([identity.sub, typeof meishi, typeof koaAuth, typeof jwtAuth, typeof createRedisReplayStore].join(","));`,
     );
     const { stdout } = await run("node", ["index.js"], { cwd: dir });
-    expect(stdout.trim()).toBe("esm-user,function,function,function");
+    expect(stdout.trim()).toBe("esm-user,function,function,function,function");
   });
 
   it("type-check for TypeScript users compiling to CommonJS and to ESM", async () => {

@@ -548,7 +548,6 @@ class RedisList implements RedisRevocationList {
     // Subscribe first, then read: a change made after this point arrives as a message, one
     // made before it is in the keys. Applying both is harmless (every change only adds).
     await this.#subscriber.subscribe(this.#keys.channel, this.#heartbeatChannel);
-    const subscribedAt = Date.now();
     this.#loading = true;
     this.#seenWhileLoading = [];
     let entries = 0;
@@ -568,7 +567,10 @@ class RedisList implements RedisRevocationList {
     this.#synced = true;
     this.#lastHeartbeatSent = 0;
     const first = this.#freshAsOf === undefined;
-    this.#markFresh(subscribedAt);
+    // Complete as of now: what was published before the subscription is in the sets, what
+    // came after arrived on it (the subscription stayed up, or the generation would differ).
+    // The next heartbeat checks the sequence number.
+    this.#markFresh(Date.now());
     this.#emit({
       type: "revocations_resynced",
       reason: first ? "start" : reason,
@@ -616,7 +618,11 @@ class RedisList implements RedisRevocationList {
       this.#emit({ type: "redis_connected", connection: role });
     });
     client.on("close", () => {
-      if (role === "subscriber") this.#synced = false;
+      if (role === "subscriber") {
+        // A load in flight can no longer prove it missed nothing.
+        this.#synced = false;
+        this.#generation += 1;
+      }
       if (!this.#connected[role]) return;
       this.#connected[role] = false;
       this.#emit({ type: "redis_disconnected", connection: role, error: lastError });
