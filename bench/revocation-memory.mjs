@@ -36,7 +36,7 @@ const queries = Array.from({ length: 10_000 }, (_, i) =>
 );
 let hits = 0;
 const lookupStart = performance.now();
-const LOOKUPS = 2_000_000;
+const LOOKUPS = 300_000;
 for (let i = 0; i < LOOKUPS; i += 1) if (list.isRevoked(queries[i % queries.length])) hits += 1;
 const lookupsPerSec = LOOKUPS / ((performance.now() - lookupStart) / 1000);
 await list.close();

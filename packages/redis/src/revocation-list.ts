@@ -150,6 +150,7 @@ const DEFAULTS = {
 } as const;
 
 const SCAN_COUNT = 10_000;
+const FULL_RETRY_MS = 30_000;
 // A write waits this long for a connection that is still (re)connecting, then fails.
 const CONNECT_WAIT_MS = 2_000;
 // Heartbeats unanswered for this many intervals mean the subscription is dead even if the
@@ -217,6 +218,7 @@ class RedisList implements RedisRevocationList {
   #lastHeartbeatSent = 0;
   #lastHeartbeatSeen = 0;
   #closed = false;
+  #lastFullRetry = 0;
   #firstLoad: { promise: Promise<void>; resolve: () => void };
   readonly #connected = { commands: false, subscriber: false };
 
@@ -489,8 +491,13 @@ class RedisList implements RedisRevocationList {
     const now = Date.now();
     const staleFor = this.#staleForMs(now);
     if (staleFor > this.#maxStalenessMs) this.#reportStale(staleFor);
-    if (this.#full && !this.#resyncing) {
-      this.#resync("list_full");
+    if (this.#full) {
+      // Expired entries may have made room by now; a reload finds out. Not every tick: a
+      // full copy is large and reloading it is not free.
+      if (this.#resyncing === undefined && now - this.#lastFullRetry >= FULL_RETRY_MS) {
+        this.#lastFullRetry = now;
+        this.#resync("list_full");
+      }
       return;
     }
     if (this.#subscriber.status !== "ready") return;

@@ -281,6 +281,31 @@ describe("entries in Redis and in each process", () => {
     );
   });
 
+  it("fails closed when the local copy is full rather than forget a live revocation", async () => {
+    const ns = namespace();
+    const events: RedisRevocationEvent[] = [];
+    const small = await openList({
+      namespace: ns,
+      maxLocalEntries: 3,
+      onEvent: (e) => events.push(e),
+    });
+    const writer = await openList({ namespace: ns });
+    const expiresAt = Math.floor(Date.now() / 1000) + 600;
+    for (const jti of ["f1", "f2", "f3", "f4"]) {
+      await writer.revokeToken({ issuer: "iss", jti, expiresAt });
+    }
+    const q = { ...queryOf("f1"), issuer: "iss" };
+    expect(await eventually(() => throws(() => small.isRevoked(q)), 5_000)).toBe(true);
+    expect(() => small.isRevoked(q)).toThrow(
+      expect.objectContaining({ code: "ERR_MEISHI_REVOCATIONS_LIST_FULL" }),
+    );
+    expect(small.status().serving).toBe(false);
+    expect(events).toContainEqual(
+      expect.objectContaining({ type: "revocations_local_list_full", max: 3 }),
+    );
+    expect(writer.isRevoked({ ...queryOf("f4"), issuer: "iss" })).toBe(true);
+  });
+
   it("rejects a write while Redis cannot take it, and says so", async () => {
     const ns = namespace();
     const list = await openList({ namespace: ns });
