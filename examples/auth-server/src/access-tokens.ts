@@ -10,15 +10,21 @@ export interface AccessTokenOptions {
   readonly ttlSec: number;
   readonly now: number;
   readonly signingKey: SigningKey;
+  /**
+   * The refresh-token family (the login) the token belongs to, sent as `sid` (the session id
+   * of OIDC): every access token of a session can be recognised by it, e.g. to revoke them
+   * all at logout.
+   */
+  readonly sessionId: string;
 }
 
 /**
  * Signs the business card: an RS256 JWT access token (RFC 9068 profile, `typ: at+jwt`) with
- * the user's `sub`, `name` and `role`, and a unique `jti`.
+ * the user's `sub`, `name` and `role`, the session's `sid`, and a unique `jti`.
  */
 export function signAccessToken(user: User, options: AccessTokenOptions): Promise<string> {
   const iat = Math.floor(options.now / 1000);
-  return new SignJWT({ name: user.name, role: user.role })
+  return new SignJWT({ name: user.name, role: user.role, sid: options.sessionId })
     .setProtectedHeader({ alg: "RS256", typ: "at+jwt", kid: options.signingKey.kid })
     .setIssuer(options.issuer)
     .setAudience(options.audience)

@@ -11,7 +11,11 @@ import { type AuthServerConfig, resolveConfig } from "./config.js";
 import { openDatabase } from "./database.js";
 import { KeyStore, type RotationResult } from "./key-store.js";
 import { errorHandler, OAuthError } from "./oauth-error.js";
-import { type RefreshFailure, RefreshTokenStore } from "./refresh-tokens.js";
+import {
+  type IssuedRefreshToken,
+  type RefreshFailure,
+  RefreshTokenStore,
+} from "./refresh-tokens.js";
 import { createUserDirectory, type User } from "./users.js";
 
 /** A bound HTTP listener. */
@@ -62,6 +66,7 @@ function field(body: unknown, name: string): string | undefined {
 const REFRESH_FAILURES: Record<RefreshFailure, string> = {
   unknown: "refresh token is invalid",
   expired: "refresh token has expired",
+  family_expired: "refresh token has expired: the session has reached its maximum lifetime",
   revoked: "refresh token has been revoked",
   // Same words as "revoked": whoever replays a rotated token learns nothing useful.
   reused: "refresh token has been revoked",
@@ -97,6 +102,7 @@ export function createAuthServer(config: AuthServerConfig = {}): AuthServer {
   const refreshTokens = new RefreshTokenStore(db, {
     now: options.now,
     ttlSec: options.refreshTokenTtlSec,
+    familyTtlSec: options.refreshFamilyAbsoluteTtlSec,
   });
   const users = createUserDirectory(options.users);
 
@@ -108,13 +114,17 @@ export function createAuthServer(config: AuthServerConfig = {}): AuthServer {
     return issuer;
   };
 
-  async function tokenResponse(user: User, refreshToken: string): Promise<TokenResponse> {
+  async function tokenResponse(
+    user: User,
+    { refreshToken, familyId }: IssuedRefreshToken,
+  ): Promise<TokenResponse> {
     const accessToken = await signAccessToken(user, {
       issuer: currentIssuer(),
       audience: options.audience,
       ttlSec: options.accessTokenTtlSec,
       now: options.now(),
       signingKey: keys.signingKey(),
+      sessionId: familyId,
     });
     return {
       access_token: accessToken,
@@ -181,7 +191,7 @@ export function createAuthServer(config: AuthServerConfig = {}): AuthServer {
         refreshTokens.revokeFamily(result.familyId, "user removed");
         throw new OAuthError(400, "invalid_grant", REFRESH_FAILURES.revoked);
       }
-      res.json(await tokenResponse(user, result.refreshToken));
+      res.json(await tokenResponse(user, result));
     },
   );
 
@@ -190,6 +200,7 @@ export function createAuthServer(config: AuthServerConfig = {}): AuthServer {
     if (presented === undefined)
       throw new OAuthError(400, "invalid_request", "refresh_token is required");
     // Like RFC 7009 §2.2, an unknown token is not an error: the outcome the client wants holds.
+    // The revoked family's id is the `sid` of its access tokens: where revoking them would start.
     refreshTokens.revokeByToken(presented, "logout");
     res.status(204).end();
   });
@@ -211,7 +222,7 @@ export function createAuthServer(config: AuthServerConfig = {}): AuthServer {
       token_endpoint_auth_methods_supported: ["none"],
       subject_types_supported: ["public"],
       id_token_signing_alg_values_supported: ["RS256"],
-      claims_supported: ["iss", "aud", "sub", "name", "role", "iat", "exp", "jti"],
+      claims_supported: ["iss", "aud", "sub", "name", "role", "sid", "iat", "exp", "jti"],
     });
   });
 

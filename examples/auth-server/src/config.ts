@@ -46,13 +46,28 @@ export interface AuthServerConfig {
   audience?: string;
   /** Access-token lifetime in seconds. Default 300 (5 minutes). */
   accessTokenTtlSec?: number;
-  /** Refresh-token lifetime in seconds; every rotation starts a new one. Default 86400 (1 day). */
+  /**
+   * Refresh-token lifetime in seconds; every rotation starts a new one, so this is an idle
+   * timeout. Default 86400 (1 day).
+   */
   refreshTokenTtlSec?: number;
+  /**
+   * Absolute lifetime of a refresh-token family (one login), in seconds from the login.
+   * Rotation never extends it: past it the refresh is refused with `invalid_grant` and the
+   * family is revoked. Default 86400 (24 hours).
+   */
+  refreshFamilyAbsoluteTtlSec?: number;
   /**
    * Clock skew, in seconds, that verifiers are assumed to allow. A retired key stays published
    * for the access-token lifetime plus this. Default 60.
    */
   clockSkewSec?: number;
+  /**
+   * Most signing keys the JWKS ever holds: current, next and at most `maxPublishedKeys - 2`
+   * retiring ones. A rotation that would publish more removes the oldest retiring key early
+   * (its tokens are then refused) and says so through `onWarning`. From 3 to 10; default 4.
+   */
+  maxPublishedKeys?: number;
   /**
    * SQLite file holding keys and refresh tokens. Default: a fresh file in the OS temp
    * directory, deleted by `close()`. Reuse one path to keep tokens valid across restarts.
@@ -64,9 +79,24 @@ export interface AuthServerConfig {
   now?: () => number;
   /** Where unexpected (500) errors are reported. Default `console.error`. */
   onError?: (error: unknown) => void;
+  /**
+   * Where events an operator should know about are reported, e.g. a key removed from the
+   * JWKS before its tokens expired. Pino's order (details first), so `logger.warn.bind(logger)`
+   * fits. Default `console.warn`.
+   */
+  onWarning?: (details: Record<string, unknown>, message: string) => void;
 }
 
 const DEFAULT_PORT = 4000;
+/**
+ * Current + next + two retiring keys: room for two rotations within one access-token lifetime
+ * without cutting off a valid token, and far below what verifiers accept (meishi's
+ * `keySource.maxKeys` defaults to 100, some libraries take fewer).
+ */
+const DEFAULT_MAX_PUBLISHED_KEYS = 4;
+/** Current + next + the key that just retired: fewer would cut off every token at each rotation. */
+const MIN_PUBLISHED_KEYS = 3;
+const MAX_PUBLISHED_KEYS = 10;
 
 function integer(env: NodeJS.ProcessEnv, name: string, min: number): number | undefined {
   const raw = env[name];
@@ -85,7 +115,7 @@ function text(env: NodeJS.ProcessEnv, name: string): string | undefined {
 
 /**
  * Reads `PORT`, `HOST`, `ISSUER`, `AUDIENCE`, `ACCESS_TOKEN_TTL_SEC`, `REFRESH_TOKEN_TTL_SEC`,
- * `CLOCK_SKEW_SEC` and `AUTH_DB`. Unset or empty variables keep their defaults.
+ * `REFRESH_FAMILY_ABSOLUTE_TTL_SEC`, `CLOCK_SKEW_SEC`, `MAX_PUBLISHED_KEYS` and `AUTH_DB`. Unset or empty variables keep their defaults.
  * @throws {TypeError} when a number is not a valid integer.
  * @example
  * const server = createAuthServer(configFromEnv(process.env));
@@ -105,8 +135,15 @@ export function configFromEnv(env: NodeJS.ProcessEnv): AuthServerConfig {
   if (accessTtl !== undefined) config.accessTokenTtlSec = accessTtl;
   const refreshTtl = integer(env, "REFRESH_TOKEN_TTL_SEC", 1);
   if (refreshTtl !== undefined) config.refreshTokenTtlSec = refreshTtl;
+  const familyTtl = integer(env, "REFRESH_FAMILY_ABSOLUTE_TTL_SEC", 1);
+  if (familyTtl !== undefined) config.refreshFamilyAbsoluteTtlSec = familyTtl;
   const skew = integer(env, "CLOCK_SKEW_SEC", 0);
   if (skew !== undefined) config.clockSkewSec = skew;
+  const maxKeys = integer(env, "MAX_PUBLISHED_KEYS", MIN_PUBLISHED_KEYS);
+  if (maxKeys !== undefined && maxKeys > MAX_PUBLISHED_KEYS) {
+    throw new TypeError(`MAX_PUBLISHED_KEYS must be <= ${MAX_PUBLISHED_KEYS}, got ${maxKeys}`);
+  }
+  if (maxKeys !== undefined) config.maxPublishedKeys = maxKeys;
   const database = text(env, "AUTH_DB");
   if (database !== undefined) config.database = database;
   return config;
@@ -120,11 +157,14 @@ export interface ResolvedConfig {
   readonly audience: string;
   readonly accessTokenTtlSec: number;
   readonly refreshTokenTtlSec: number;
+  readonly refreshFamilyAbsoluteTtlSec: number;
   readonly clockSkewSec: number;
+  readonly maxPublishedKeys: number;
   readonly database: string | undefined;
   readonly users: readonly DemoUser[];
   readonly now: () => number;
   readonly onError: (error: unknown) => void;
+  readonly onWarning: (details: Record<string, unknown>, message: string) => void;
 }
 
 function positive(name: string, value: number | undefined, fallback: number, min = 1): number {
@@ -133,6 +173,14 @@ function positive(name: string, value: number | undefined, fallback: number, min
     throw new TypeError(`${name} must be an integer >= ${min}, got ${String(value)}`);
   }
   return value;
+}
+
+function publishedKeyCap(value: number | undefined): number {
+  const cap = positive("maxPublishedKeys", value, DEFAULT_MAX_PUBLISHED_KEYS, MIN_PUBLISHED_KEYS);
+  if (cap > MAX_PUBLISHED_KEYS) {
+    throw new TypeError(`maxPublishedKeys must be <= ${MAX_PUBLISHED_KEYS}, got ${cap}`);
+  }
+  return cap;
 }
 
 function checkIssuer(issuer: string | undefined): string | undefined {
@@ -165,10 +213,18 @@ export function resolveConfig(config: AuthServerConfig): ResolvedConfig {
     audience: config.audience ?? "https://api.meishi.example",
     accessTokenTtlSec: positive("accessTokenTtlSec", config.accessTokenTtlSec, 300),
     refreshTokenTtlSec: positive("refreshTokenTtlSec", config.refreshTokenTtlSec, 86_400),
+    refreshFamilyAbsoluteTtlSec: positive(
+      "refreshFamilyAbsoluteTtlSec",
+      config.refreshFamilyAbsoluteTtlSec,
+      86_400,
+    ),
     clockSkewSec: positive("clockSkewSec", config.clockSkewSec, 60, 0),
+    maxPublishedKeys: publishedKeyCap(config.maxPublishedKeys),
     database: config.database,
     users,
     now: config.now ?? Date.now,
     onError: config.onError ?? ((error) => console.error("auth-server: unexpected error", error)),
+    onWarning:
+      config.onWarning ?? ((details, message) => console.warn(`auth-server: ${message}`, details)),
   };
 }

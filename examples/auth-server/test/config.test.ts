@@ -12,7 +12,9 @@ describe("configFromEnv", () => {
         AUDIENCE: "orders",
         ACCESS_TOKEN_TTL_SEC: "60",
         REFRESH_TOKEN_TTL_SEC: "3600",
+        REFRESH_FAMILY_ABSOLUTE_TTL_SEC: "2592000",
         CLOCK_SKEW_SEC: "0",
+        MAX_PUBLISHED_KEYS: "5",
         AUTH_DB: "/var/lib/auth.db",
       }),
     ).toEqual({
@@ -22,7 +24,9 @@ describe("configFromEnv", () => {
       audience: "orders",
       accessTokenTtlSec: 60,
       refreshTokenTtlSec: 3600,
+      refreshFamilyAbsoluteTtlSec: 2_592_000,
       clockSkewSec: 0,
+      maxPublishedKeys: 5,
       database: "/var/lib/auth.db",
     });
   });
@@ -37,6 +41,9 @@ describe("configFromEnv", () => {
     ["ACCESS_TOKEN_TTL_SEC", "0"],
     ["ACCESS_TOKEN_TTL_SEC", "1.5"],
     ["REFRESH_TOKEN_TTL_SEC", "-1"],
+    ["REFRESH_FAMILY_ABSOLUTE_TTL_SEC", "0"],
+    ["MAX_PUBLISHED_KEYS", "2"],
+    ["MAX_PUBLISHED_KEYS", "11"],
   ])("refuses %s=%s", (name, value) => {
     expect(() => configFromEnv({ [name]: value })).toThrow(new RegExp(name));
   });
@@ -58,6 +65,7 @@ describe("createAuthServer options", () => {
     [{ issuer: "ftp://auth.example.com" }],
     [{ issuer: "https://auth.example.com/?tenant=1" }],
     [{ accessTokenTtlSec: 0 }],
+    [{ refreshFamilyAbsoluteTtlSec: 0 }],
     [{ port: -1 }],
   ])("refuses %j", (config) => {
     expect(() => createAuthServer(config)).toThrow(TypeError);

@@ -1,3 +1,4 @@
+import Database from "better-sqlite3";
 import { afterAll, beforeAll, onTestFinished } from "vitest";
 import {
   type AuthServer,
@@ -69,3 +70,14 @@ export async function login(
 
 export const omochi = { username: "omochi", password: "mochi-mochi" } as const;
 export const admin = { username: "admin", password: "admin-pass" } as const;
+
+/** The kids the server's database holds, read straight from the file (read-only). */
+export function storedKids(server: AuthServer): string[] {
+  const db = new Database(server.databasePath, { readonly: true });
+  try {
+    const rows = db.prepare("SELECT kid FROM signing_keys").all() as { kid: string }[];
+    return rows.map((row) => row.kid);
+  } finally {
+    db.close();
+  }
+}

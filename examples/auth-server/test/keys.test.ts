@@ -7,8 +7,17 @@ import {
   jwtVerify,
 } from "jose";
 import { describe, expect, it } from "vitest";
-import type { KeyInfo, RotationResult } from "../src/index.js";
-import { admin, fakeClock, login, omochi, postJson, sharedServer, start } from "./helpers.js";
+import { createAuthServer, type KeyInfo, type RotationResult } from "../src/index.js";
+import {
+  admin,
+  fakeClock,
+  login,
+  omochi,
+  postJson,
+  sharedServer,
+  start,
+  storedKids,
+} from "./helpers.js";
 
 async function jwks(url: string): Promise<JSONWebKeySet> {
   return (await (await fetch(`${url}/.well-known/jwks.json`)).json()) as JSONWebKeySet;
@@ -100,7 +109,7 @@ describe("key rotation", () => {
       accessTokenTtlSec: 120,
       clockSkewSec: 30,
     });
-    const old = await login(url, omochi.username, omochi.password);
+    const old = await login(url, admin.username, admin.password);
     const oldKid = kidOf(old.access_token);
     // The worst case: the old key signed a token in the very second it retired. It stays
     // published for the token's lifetime (120 s) plus the skew verifiers allow (30 s).
@@ -120,6 +129,15 @@ describe("key rotation", () => {
     const after = await kids(url);
     expect(after).not.toContain(oldKid);
     expect(after).toHaveLength(2);
+    expect(storedKids(server)).not.toContain(oldKid); // the private part is gone too
+
+    // The server's own meishi guard runs on the real clock, where the token has not expired:
+    // it is refused only because its key is no longer published.
+    const res = await fetch(`${url}/admin/keys`, {
+      headers: { authorization: `Bearer ${old.access_token}` },
+    });
+    expect(res.status).toBe(401);
+    expect(res.headers.get("www-authenticate")).toContain('error="invalid_token"');
   });
 
   it("shows the states of every key to an admin", async () => {
@@ -135,6 +153,118 @@ describe("key rotation", () => {
       remove_after: expect.any(String),
     });
     expect(JSON.stringify(keys)).not.toMatch(/"d"|private/);
+  });
+});
+
+describe("the cap on published keys", () => {
+  type Warning = { details: Record<string, unknown>; message: string };
+  const collect = (warnings: Warning[]) => (details: Record<string, unknown>, message: string) =>
+    void warnings.push({ details, message });
+
+  it("never publishes more than 4 keys by default, however fast keys rotate", async () => {
+    const warnings: Warning[] = [];
+    const { server, url } = await start({ onWarning: collect(warnings) });
+    const seen = new Set(await kids(url));
+    for (let i = 1; i <= 10; i++) {
+      const rotation = await server.rotateKeys();
+      const published = await kids(url);
+      expect(published).toEqual(rotation.published_kids);
+      expect(published).toHaveLength(Math.min(2 + i, 4));
+      expect(storedKids(server)).toHaveLength(published.length); // pruned from storage too
+      expect(published[0]).toBe(rotation.current_kid);
+      for (const kid of published) seen.add(kid);
+    }
+    expect(seen.size).toBe(12); // every rotation brought a fresh key
+    // Rotations 3 to 10 each pushed the oldest retiring key out early, and said so.
+    expect(warnings).toHaveLength(8);
+    const published = new Set(await kids(url));
+    for (const { details, message } of warnings) {
+      expect(details).toMatchObject({ kid: expect.any(String), maxPublishedKeys: 4 });
+      expect(published.has(details.kid as string)).toBe(false);
+      expect(message).toContain(`signing key ${String(details.kid)} removed from the JWKS`);
+    }
+  });
+
+  it("lets the cap be lowered to 3: current, next, and the key that retired last", async () => {
+    const { server, url } = await start({ maxPublishedKeys: 3, onWarning: () => {} });
+    const first = await kids(url);
+    await server.rotateKeys();
+    const second = await server.rotateKeys();
+    expect(second.published_kids).toHaveLength(3);
+    expect(second.published_kids).toContain(first[1]); // retired by this rotation, still there
+    expect(second.published_kids).not.toContain(first[0]); // retired one rotation earlier
+  });
+
+  it("refuses, through meishi, a token whose key the cap removed early", async () => {
+    const warnings: Warning[] = [];
+    const { server, url } = await start({ onWarning: collect(warnings) });
+    const early = await login(url, admin.username, admin.password);
+    const earlyKid = kidOf(early.access_token);
+    await server.rotateKeys();
+    await server.rotateKeys();
+    // Four keys published: the early token's key is still among them, a fresh verifier takes it.
+    const verifier = createVerifier({ issuer: url, audience: "https://api.meishi.example" });
+    await expect(verifier.verify(early.access_token)).resolves.toMatchObject({ sub: "00001" });
+    expect(warnings).toHaveLength(0);
+
+    await server.rotateKeys(); // a fifth would be published: the oldest retiring key goes
+    expect(await kids(url)).not.toContain(earlyKid);
+    expect(warnings.map(({ details }) => details.kid)).toEqual([earlyKid]);
+
+    // The server's own /admin guard (jwtAuth from @meishi/express) first fetches the JWKS now.
+    const refused = await fetch(`${url}/admin/keys`, {
+      headers: { authorization: `Bearer ${early.access_token}` },
+    });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get("www-authenticate")).toContain('error="invalid_token"');
+    const fresh = await login(url, admin.username, admin.password);
+    const accepted = await fetch(`${url}/admin/keys`, {
+      headers: { authorization: `Bearer ${fresh.access_token}` },
+    });
+    expect(accepted.status).toBe(200);
+    expect(((await accepted.json()) as { keys: KeyInfo[] }).keys).toHaveLength(4);
+  });
+
+  it("trims a database written under a higher cap when it starts", async () => {
+    const big = await start({ maxPublishedKeys: 6 });
+    for (let i = 0; i < 4; i++) await big.server.rotateKeys();
+    expect(await kids(big.url)).toHaveLength(6);
+    const database = big.server.databasePath;
+    const before = await kids(big.url);
+
+    const warnings: Warning[] = [];
+    const small = createAuthServer({
+      port: 0,
+      database,
+      maxPublishedKeys: 4,
+      onWarning: collect(warnings),
+    });
+    try {
+      const { url } = await small.listen();
+      const after = await kids(url);
+      expect(after).toHaveLength(4);
+      // Current and next are kept; the two oldest retiring keys are gone, with a warning each.
+      expect(after.slice(0, 2)).toEqual(before.slice(0, 2));
+      expect(warnings.map(({ details }) => details.kid)).toEqual(before.slice(2, 4));
+    } finally {
+      await small.close();
+    }
+  });
+
+  it("keeps the cap, and the rotation, when the warning logger throws", async () => {
+    const { server, url } = await start({
+      onWarning: () => {
+        throw new Error("log pipe broken");
+      },
+    });
+    for (let i = 0; i < 3; i++) await server.rotateKeys();
+    const rotation = await server.rotateKeys();
+    expect(await kids(url)).toEqual(rotation.published_kids);
+    expect(rotation.published_kids).toHaveLength(4);
+  });
+
+  it.each([2, 11, 1.5])("refuses maxPublishedKeys: %s", (maxPublishedKeys) => {
+    expect(() => createAuthServer({ maxPublishedKeys })).toThrow(/maxPublishedKeys/);
   });
 });
 
@@ -194,8 +324,8 @@ describe("/admin routes are protected with meishi", () => {
     expect(rotation.current_kid).toBe(before[1]);
     expect(rotation.published_kids).toEqual(await kids(url));
 
-    // Twice more: each new signing key reaches the server's own verifier.
-    for (let i = 0; i < 2; i++) {
+    // Once more: the new signing key reaches the server's own verifier.
+    for (let i = 0; i < 1; i++) {
       const next = (await login(url, admin.username, admin.password)).access_token;
       const again = await postJson(
         `${url}/admin/rotate-keys`,
@@ -204,7 +334,8 @@ describe("/admin routes are protected with meishi", () => {
       );
       expect(again.status).toBe(200);
     }
-    // The first admin token was signed by a key that is now retiring; still accepted.
+    // The first admin token was signed by a key that is now retiring (one of the four
+    // published keys the default cap allows); still accepted.
     const res2 = await fetch(`${url}/admin/keys`, {
       headers: { authorization: `Bearer ${token}` },
     });

@@ -40,6 +40,7 @@ describe("POST /login", () => {
       iat: expect.any(Number),
       exp: expect.any(Number),
       jti: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      sid: expect.stringMatching(/^[0-9a-f-]{36}$/),
     });
     expect(payload.exp! - payload.iat!).toBe(300);
   });

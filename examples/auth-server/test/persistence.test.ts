@@ -131,3 +131,39 @@ describe("state in SQLite", () => {
     expect(existsSync(a.databasePath)).toBe(false);
   });
 });
+
+describe("settings changed across a restart", () => {
+  it("applies a lowered family lifetime to sessions already open", async () => {
+    const database = dbFile();
+    let now = Date.now();
+    const clock = () => now;
+    const first = createAuthServer({
+      port: 0,
+      database,
+      now: clock,
+      refreshFamilyAbsoluteTtlSec: 2_592_000,
+    });
+    const { url: firstUrl } = await first.listen();
+    const tokens = await login(firstUrl, omochi.username, omochi.password);
+    await first.close();
+
+    const second = createAuthServer({
+      port: 0,
+      database,
+      now: clock,
+      refreshFamilyAbsoluteTtlSec: 3600,
+    });
+    try {
+      const { url } = await second.listen();
+      now += 3600_000;
+      const res = await postJson(`${url}/token/refresh`, { refresh_token: tokens.refresh_token });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({
+        error: "invalid_grant",
+        error_description: expect.stringContaining("maximum lifetime"),
+      });
+    } finally {
+      await second.close();
+    }
+  });
+});

@@ -1,6 +1,7 @@
-import { createRemoteJWKSet, jwtVerify } from "jose";
+import Database from "better-sqlite3";
+import { createRemoteJWKSet, decodeJwt, jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
-import type { TokenResponse } from "../src/index.js";
+import type { AuthServer, TokenResponse } from "../src/index.js";
 import { fakeClock, login, omochi, postJson, sharedServer, start } from "./helpers.js";
 
 const refresh = (url: string, refreshToken: string) =>
@@ -26,6 +27,11 @@ describe("refresh-token rotation", () => {
     const jwks = createRemoteJWKSet(new URL(`${url}/.well-known/jwks.json`));
     const { payload } = await jwtVerify(second.access_token, jwks, { issuer: url });
     expect(payload).toMatchObject({ sub: "00123", name: "omochi", role: "standard user" });
+    // Same login, same session id; another login is another session.
+    const sid = (token: string) => decodeJwt(token).sid;
+    expect(payload.sid).toBe(sid(first.access_token));
+    const other = await login(url, omochi.username, omochi.password);
+    expect(sid(other.access_token)).not.toBe(payload.sid);
   });
 
   it("keeps rotating along a chain of refreshes", async () => {
@@ -186,5 +192,67 @@ describe("refresh-token expiry", () => {
     expect((await refresh(url, a.refresh_token)).status).toBe(200);
     clock.advance(1);
     expect((await refresh(url, b.refresh_token)).status).toBe(400);
+  });
+});
+
+describe("refresh-family absolute lifetime", () => {
+  const maxLifetime = {
+    error: "invalid_grant",
+    error_description: "refresh token has expired: the session has reached its maximum lifetime",
+  };
+
+  function familyState(server: AuthServer): { revoked_reason: string | null }[] {
+    const db = new Database(server.databasePath, { readonly: true });
+    try {
+      return db.prepare("SELECT revoked_reason FROM refresh_families").all() as {
+        revoked_reason: string | null;
+      }[];
+    } finally {
+      db.close();
+    }
+  }
+
+  it("is not extended by rotation: past it the refresh is refused and the family revoked", async () => {
+    const clock = fakeClock();
+    const { server, url } = await start({
+      now: clock.now,
+      refreshTokenTtlSec: 600,
+      refreshFamilyAbsoluteTtlSec: 1800,
+    });
+    let current = (await login(url, omochi.username, omochi.password)).refresh_token;
+    // Refreshing well inside the 600 s idle timeout, up to the last second of the family.
+    for (const step of [500, 500, 500, 299]) {
+      clock.advance(step);
+      const res = await refresh(url, current);
+      expect(res.status).toBe(200);
+      current = ((await res.json()) as TokenResponse).refresh_token;
+    }
+    clock.advance(1); // 1800 s after the login
+    const res = await refresh(url, current);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual(maxLifetime);
+    expect(familyState(server)).toEqual([{ revoked_reason: "absolute lifetime" }]);
+
+    // A new login is a new family with its own lifetime.
+    const again = await login(url, omochi.username, omochi.password);
+    expect((await refresh(url, again.refresh_token)).status).toBe(200);
+  });
+
+  it("defaults to 24 hours from the login, whatever the refreshing", async () => {
+    const clock = fakeClock();
+    const { url } = await start({ now: clock.now });
+    let current = (await login(url, omochi.username, omochi.password)).refresh_token;
+    for (const step of [43_200, 43_199]) {
+      clock.advance(step);
+      const res = await refresh(url, current);
+      expect(res.status).toBe(200);
+      current = ((await res.json()) as TokenResponse).refresh_token;
+    }
+    // The last token was issued one second ago and its own (idle) lifetime is a day, but the
+    // family is now 24 hours old.
+    clock.advance(1);
+    const res = await refresh(url, current);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual(maxLifetime);
   });
 });

@@ -1,4 +1,4 @@
-import { createVerifier, type Verifier } from "./create-verifier.js";
+import { createVerifierFor, type Verifier } from "./create-verifier.js";
 import type { TokenRequest } from "./extract-token.js";
 import type { Identity } from "./identity.js";
 import type { VerifierOptions } from "./options.js";
@@ -48,6 +48,12 @@ export function authorizeRequest(
   else verifier.authorize(identity, rules);
 }
 
+const ADAPTER_KEYS = ["optional", "getToken", "verifier", "protectAllRoutes"];
+
+function withoutAdapterKeys(options: object): VerifierOptions {
+  return options as VerifierOptions;
+}
+
 /** The one piece of per-request logic every adapter shares. */
 export interface RequestAuthenticator<Req extends object> {
   readonly verifier: Verifier;
@@ -72,9 +78,10 @@ export function createRequestAuthenticator<Req extends object>(
 ): RequestAuthenticator<Req> {
   const shorthand = typeof options === "string" || options instanceof URL;
   // Adapter-only keys (optional, getToken, protectAllRoutes, …) are ignored by createVerifier.
+  const context = { caller: "jwtAuth()", adapterKeys: ADAPTER_KEYS };
   const verifier = shorthand
-    ? createVerifier(options)
-    : (options.verifier ?? createVerifier(options as VerifierOptions));
+    ? createVerifierFor(options, context)
+    : (options.verifier ?? createVerifierFor(withoutAdapterKeys(options), context));
   const optionalByDefault = !shorthand && options.optional === true;
   const getToken = shorthand ? undefined : options.getToken;
   return {

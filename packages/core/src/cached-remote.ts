@@ -3,11 +3,13 @@ import { FetchFailure } from "./fetch-json.js";
 
 /** How long a remote document is trusted, and what happens when its server fails. */
 export interface CachePolicy {
-  /** Max age when the server sends no usable `Cache-Control: max-age`. */
+  /**
+   * The longest a fetched document is trusted. A server's `Cache-Control: max-age` may shorten
+   * it, never lengthen it: a key the server removed must stop being trusted within this time.
+   */
   maxAgeMs: number;
-  /** `Cache-Control: max-age` is honoured within these bounds and clamped outside them. */
+  /** A shorter `Cache-Control: max-age` (or `no-cache`) is raised to this floor. */
   minMaxAgeMs: number;
-  maxMaxAgeMs: number;
   /** How long past its max age a document keeps serving while its server fails. */
   maxStaleMs: number;
 }
@@ -28,6 +30,12 @@ interface Entry<T> {
   fetchedAt: number;
   refreshAt: number;
   expiresAt: number;
+}
+
+/** When the cached document was fetched and until when it is trusted (ms since the epoch). */
+export interface CachedTimes {
+  readonly fetchedAt: number;
+  readonly expiresAt: number;
 }
 
 // Refresh-ahead starts once this share of the max age has passed, so a busy service renews its
@@ -55,7 +63,6 @@ export class CachedRemote<T> {
   #inflight: Promise<T> | undefined;
   #consecutiveFailures = 0;
   #retryAt = 0;
-  #lastFetchStartedAt = Number.NEGATIVE_INFINITY;
 
   constructor(load: () => Promise<Loaded<T>>, policy: CachePolicy, hooks: CachedRemoteHooks<T>) {
     this.#load = load;
@@ -63,9 +70,47 @@ export class CachedRemote<T> {
     this.#hooks = hooks;
   }
 
-  /** When the last fetch started (successful or not); drives the unknown-kid cooldown. */
-  get lastFetchStartedAt(): number {
-    return this.#lastFetchStartedAt;
+  /** The cached document's times, when one is cached. */
+  get times(): CachedTimes | undefined {
+    const entry = this.#entry;
+    return entry === undefined
+      ? undefined
+      : { fetchedAt: entry.fetchedAt, expiresAt: entry.expiresAt };
+  }
+
+  /** The cached document, fresh or stale, without fetching. */
+  get cached(): T | undefined {
+    return this.#entry?.value;
+  }
+
+  /**
+   * Installs a document obtained elsewhere (a snapshot saved at deploy time), trusted until
+   * `expiresAt` but never longer than the max age from `fetchedAt`. Ignored when a fetched
+   * document is already cached.
+   */
+  seed(value: T, times: CachedTimes): void {
+    if (this.#entry !== undefined) return;
+    const expiresAt = Math.min(times.expiresAt, times.fetchedAt + this.#policy.maxAgeMs);
+    this.#entry = {
+      value,
+      fetchedAt: times.fetchedAt,
+      refreshAt: times.fetchedAt + (expiresAt - times.fetchedAt) * REFRESH_AHEAD_AT,
+      expiresAt,
+    };
+  }
+
+  /**
+   * For callers that reuse results derived from the document (the verified-token cache):
+   * starts a background refresh when one is due, and says whether the document is still within
+   * its max age. Synchronous and allocation-free on the common path.
+   */
+  touch(): boolean {
+    const entry = this.#entry;
+    if (entry === undefined) return false;
+    const now = Date.now();
+    if (now < entry.refreshAt) return true;
+    if (now >= this.#retryAt && this.#inflight === undefined) this.#refreshInBackground();
+    return now < entry.expiresAt;
   }
 
   /** True while a fetch is under way. */
@@ -139,7 +184,6 @@ export class CachedRemote<T> {
   #fetch(): Promise<T> {
     if (this.#inflight !== undefined) return this.#inflight;
     const started = Date.now();
-    this.#lastFetchStartedAt = started;
     const promise = this.#load().then(
       (loaded) => this.#accept(loaded, started),
       (error: unknown) => this.#reject(toFailure(error), started),
@@ -154,11 +198,11 @@ export class CachedRemote<T> {
 
   #accept(loaded: Loaded<T>, started: number): T {
     const now = Date.now();
-    const { minMaxAgeMs, maxMaxAgeMs, maxAgeMs } = this.#policy;
+    const { minMaxAgeMs, maxAgeMs } = this.#policy;
     const maxAge =
       loaded.maxAgeSec === undefined
         ? maxAgeMs
-        : Math.min(maxMaxAgeMs, Math.max(minMaxAgeMs, loaded.maxAgeSec * 1000));
+        : Math.min(maxAgeMs, Math.max(minMaxAgeMs, loaded.maxAgeSec * 1000));
     const previous = this.#entry?.value;
     this.#entry = {
       value: loaded.value,

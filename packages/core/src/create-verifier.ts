@@ -2,29 +2,41 @@ import {
   decodeJwt,
   decodeProtectedHeader,
   type JWTPayload,
+  type JWTVerifyResult,
   errors as joseErrors,
   jwtVerify,
 } from "jose";
 import { LRUCache } from "lru-cache";
+import type { DiagnosticLogger } from "./diagnostics.js";
 import {
   type AuthError,
   ConfigurationError,
   InvalidTokenError,
   isAuthError,
   MissingTokenError,
-  type RejectReason,
   ServiceUnavailableError,
 } from "./errors.js";
-import { safeEmit } from "./events.js";
 import { DEFAULT_MAX_TOKEN_BYTES, findToken, type TokenRequest } from "./extract-token.js";
-import { type AuthClaims, createIdentity, type Identity, type IdentityOrigin } from "./identity.js";
+import {
+  type AuthClaims,
+  createIdentity,
+  type Identity,
+  type IdentityOrigin,
+  ownClaim,
+} from "./identity.js";
+import { descriptionFor, toAuthError } from "./jose-errors.js";
+import { isAcceptableKid, type VerificationKey } from "./key-set.js";
 import {
   type ResolvedIssuer,
   type ResolvedOptions,
   resolveOptions,
+  type VerifierContext,
   type VerifierOptions,
 } from "./options.js";
+import type { RevocationQuery } from "./revocation.js";
 import { type AuthRule, authorize } from "./rules.js";
+
+export type { VerifierContext } from "./options.js";
 
 /** How a request is authenticated. */
 export interface AuthenticateOptions {
@@ -32,6 +44,11 @@ export interface AuthenticateOptions {
   optional?: boolean;
   /** Read the token yourself instead of from the request (`undefined` means none was sent). */
   getToken?: () => string | undefined | Promise<string | undefined>;
+  /**
+   * Where to tell the developer why this request's token was refused (Fastify passes
+   * `request.log`). Default: the verifier's `logger`.
+   */
+  log?: DiagnosticLogger;
 }
 
 /** Verifies bearer tokens. Create one per application, at start-up, and share it. */
@@ -42,7 +59,7 @@ export interface Verifier<Claims extends JWTPayload = AuthClaims> {
    * @throws {InvalidTokenError} 401 for any token problem.
    * @throws {ServiceUnavailableError} 503 when keys or the revocation store cannot be had.
    */
-  verify(token: string): Promise<Identity<Claims>>;
+  verify(token: string, options?: { log?: DiagnosticLogger }): Promise<Identity<Claims>>;
   /**
    * Extracts the token from a request (RFC 6750 §2.1) and verifies it.
    * @throws {MissingTokenError} 401 when no token was sent (unless `optional`).
@@ -58,10 +75,15 @@ export interface Verifier<Claims extends JWTPayload = AuthClaims> {
   ): Promise<Identity<Claims> | undefined>;
   /**
    * Checks rules against an identity with this verifier's realm.
+   * @throws {MissingTokenError} 401 when there is no identity.
    * @throws {InsufficientScopeError} 403 when a rule fails.
    */
-  authorize(identity: Identity | undefined | null, rules: readonly AuthRule[]): void;
-  /** Loads every key source; resolves when tokens can be verified (use it for readiness). */
+  authorize(
+    identity: Identity | undefined | null,
+    rules: readonly AuthRule[],
+    options?: { log?: DiagnosticLogger },
+  ): void;
+  /** Loads every key source and the revocation store; resolves when tokens can be verified. */
   ready(): Promise<void>;
   /** The challenge realm. */
   readonly realm: string;
@@ -80,123 +102,103 @@ function warnShorthand(jwksUri: string): void {
   );
 }
 
-const CLAIM_REASONS: Readonly<Record<string, RejectReason>> = {
-  iss: "issuer_mismatch",
-  aud: "audience_mismatch",
-  nbf: "token_not_yet_valid",
-  iat: "token_issued_in_future",
-  typ: "typ_mismatch",
-  exp: "claim_invalid",
-};
-
-function descriptionFor(reason: RejectReason): string {
-  switch (reason) {
-    case "token_expired":
-      return "The access token expired";
-    case "token_not_yet_valid":
-      return "The access token is not valid yet";
-    case "token_too_large":
-      return "The access token is too large";
-    case "malformed_token":
-      return "The access token is malformed";
-    case "token_revoked":
-      return "The access token was revoked";
-    default:
-      return "The access token is invalid";
-  }
-}
-
-function reasonForJoseError(error: joseErrors.JOSEError): RejectReason {
-  switch (error.code) {
-    case joseErrors.JWTExpired.code: {
-      const claim = (error as joseErrors.JWTExpired).claim;
-      return claim === "iat" ? "token_too_old" : "token_expired";
-    }
-    case joseErrors.JWTClaimValidationFailed.code: {
-      const failed = error as joseErrors.JWTClaimValidationFailed;
-      if (failed.reason === "missing") return "claim_missing";
-      if (failed.reason === "invalid") return "claim_invalid";
-      return CLAIM_REASONS[failed.claim] ?? "claim_invalid";
-    }
-    case joseErrors.JWSSignatureVerificationFailed.code:
-      return "signature_invalid";
-    case joseErrors.JOSEAlgNotAllowed.code:
-      return "alg_not_allowed";
-    case joseErrors.JOSENotSupported.code:
-      return "unsupported_header";
-    case joseErrors.JWKSNoMatchingKey.code:
-      return "unknown_kid";
-    case joseErrors.JWKSMultipleMatchingKeys.code:
-      return "ambiguous_key";
-    default:
-      return "malformed_token";
-  }
-}
-
-/**
- * Turns anything thrown while verifying into the meishi hierarchy: jose's token errors become
- * 401 `invalid_token` with a generic description, the original kept as `cause`. A token is
- * attacker input, so even an unexpected error from parsing it (a TypeError from a strange
- * header) is a refusal of that token, never a 500.
- */
-export function toAuthError(error: unknown, realm = "api"): AuthError {
-  if (isAuthError(error)) return error;
-  const reason =
-    error instanceof joseErrors.JOSEError ? reasonForJoseError(error) : "malformed_token";
-  return new InvalidTokenError({
-    realm,
-    reason,
-    description: descriptionFor(reason),
-    cause: error,
-  });
-}
-
 // Three base64url segments; anything else is refused before any parsing or key lookup.
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
-const VERIFIED_CACHE_MAX_BYTES = 8 * 1024 * 1024;
-const VERIFIED_ENTRY_OVERHEAD_BYTES = 1024;
+/**
+ * Keys tried for a token whose header names no `kid` (or a `kid` two keys share) when several
+ * keys fit its `alg`: enough for a rotation's next/current/retiring keys, few enough that an
+ * attacker cannot make one request cost many signature checks.
+ */
+export const MAX_CANDIDATE_KEYS = 3;
+
+const REVOCATION_RETRY_AFTER_SEC = 5;
 
 interface CachedVerification {
   identity: Identity;
   issuer: ResolvedIssuer;
   keyVersion: number;
   expMs: number;
+  /** `iat` in ms, or NaN when the token has none (only read with maxTokenAgeSec, which requires it). */
+  iatMs: number;
+  /** Heap the entry keeps alive, roughly: what the cache's byte bound counts. */
+  bytes: number;
+}
+
+/**
+ * A key set's `getKey` resolves one key; several candidates come back as jose's iterable error.
+ * Only a token without `kid` tries them: two published keys sharing a `kid` are the
+ * publisher's mistake, refused rather than guessed.
+ */
+async function verifyWithCandidates(
+  token: string,
+  issuer: ResolvedIssuer,
+  hasKid: boolean,
+): Promise<JWTVerifyResult<AuthClaims>> {
+  try {
+    return await jwtVerify<AuthClaims>(token, issuer.resolveKey, issuer.jwtVerifyOptions);
+  } catch (error) {
+    if (hasKid || !(error instanceof joseErrors.JWKSMultipleMatchingKeys)) throw error;
+    let tried = 0;
+    for await (const key of error as unknown as AsyncIterable<VerificationKey>) {
+      if (tried++ >= MAX_CANDIDATE_KEYS) break;
+      try {
+        return await jwtVerify<AuthClaims>(token, key, issuer.jwtVerifyOptions);
+      } catch (inner) {
+        if (inner instanceof joseErrors.JWSSignatureVerificationFailed) continue;
+        throw inner;
+      }
+    }
+    throw new joseErrors.JWSSignatureVerificationFailed();
+  }
 }
 
 class TokenVerifier implements Verifier {
   readonly #options: ResolvedOptions;
   readonly #cache: LRUCache<string, CachedVerification> | undefined;
   readonly #origin: IdentityOrigin;
+  readonly #issuers: readonly ResolvedIssuer[];
   readonly realm: string;
 
   constructor(options: ResolvedOptions) {
     this.#options = options;
     this.realm = options.realm;
-    this.#origin = Object.freeze({ realm: options.realm, onEvent: options.onEvent });
+    this.#issuers = options.single ? [options.single] : [...options.byIssuer.values()];
+    const report = (error: AuthError, log?: DiagnosticLogger) => this.#report(error, log);
+    const { max, maxBytes } = options.verifiedTokenCache;
     this.#cache =
-      options.verifiedTokenCacheMax > 0
-        ? new LRUCache({
-            max: options.verifiedTokenCacheMax,
-            // Tokens may be up to 16 KiB each, so entries are also bounded by bytes.
-            maxSize: VERIFIED_CACHE_MAX_BYTES,
-            sizeCalculation: (_entry, token) => token.length + VERIFIED_ENTRY_OVERHEAD_BYTES,
+      max > 0 && maxBytes > 0
+        ? new LRUCache<string, CachedVerification>({
+            max,
+            // Bounded by what entries really hold (parsed claims, identity, token), measured
+            // when each is built: large tokens with many claims cost many times their length.
+            maxSize: maxBytes,
+            sizeCalculation: (entry) => entry.bytes,
           })
         : undefined;
+    this.#origin = Object.freeze({
+      realm: options.realm,
+      report,
+      rolePaths: options.single?.rolePaths ?? [["role"]],
+    });
   }
 
   async ready(): Promise<void> {
-    const issuers = this.#options.single
-      ? [this.#options.single]
-      : [...this.#options.byIssuer.values()];
-    await Promise.all(issuers.map((issuer) => issuer.keySource.ready()));
+    await Promise.all([
+      ...this.#issuers.map((issuer) => issuer.keySource.ready()),
+      this.#options.revocation?.ready?.(),
+    ]);
   }
 
-  authorize(identity: Identity | undefined | null, rules: readonly AuthRule[]): void {
+  authorize(
+    identity: Identity | undefined | null,
+    rules: readonly AuthRule[],
+    options: { log?: DiagnosticLogger } = {},
+  ): void {
     if (identity === undefined || identity === null) {
-      this.#reject(new MissingTokenError({ realm: this.realm }));
+      this.#reject(new MissingTokenError({ realm: this.realm }), options.log);
     }
-    authorize(identity, rules, { realm: this.realm });
+    authorize(identity, rules, { realm: this.realm, log: options.log });
   }
 
   authenticate(
@@ -215,60 +217,72 @@ class TokenVerifier implements Verifier {
       try {
         token = await options.getToken();
       } catch (error) {
-        if (isAuthError(error)) this.#reject(error);
+        if (isAuthError(error)) this.#reject(error, options.log);
         throw error;
       }
     } else {
       try {
         token = findToken(request, this.#options.tokenSource);
       } catch (error) {
-        this.#reject(toAuthError(error, this.realm));
+        this.#reject(toAuthError(error, this.realm), options.log);
       }
     }
     if (token === undefined || token === "") {
       if (options.optional === true) return undefined;
-      this.#reject(new MissingTokenError({ realm: this.realm }));
+      this.#reject(new MissingTokenError({ realm: this.realm }), options.log);
     }
-    return this.verify(token);
+    return this.verify(token, options);
   }
 
-  async verify(token: string): Promise<Identity> {
+  async verify(token: string, options: { log?: DiagnosticLogger } = {}): Promise<Identity> {
     let identity: Identity;
+    let issuer: ResolvedIssuer | undefined;
     try {
-      identity = this.#fromCache(token) ?? (await this.#verifyFully(token));
+      const cached = this.#fromCache(token);
+      if (cached !== undefined) identity = cached;
+      else {
+        issuer = this.#issuerFor(token);
+        identity = await this.#verifyFully(token, issuer);
+      }
     } catch (error) {
       if (error instanceof ConfigurationError) throw error;
-      this.#reject(toAuthError(error, this.realm));
+      this.#reject(toAuthError(error, this.realm, issuer?.expected), options.log);
     }
-    if (this.#options.isRevoked !== undefined) await this.#checkRevocation(identity);
+    if (this.#options.isRevoked !== undefined || this.#options.revocation !== undefined) {
+      await this.#checkRevocation(identity, options.log);
+    }
     return identity;
   }
 
-  #reject(error: AuthError): never {
-    safeEmit(this.#options.onEvent, {
-      type: "token_rejected",
-      reason: error.reason,
-      status: error.status,
-      error,
-    });
+  #report(error: AuthError, log: DiagnosticLogger | undefined): void {
+    const listener = this.#options.onEvent;
+    listener({ type: "token_rejected", reason: error.reason, status: error.status, error });
+    this.#options.diagnostics.refused(error, log);
+  }
+
+  #reject(error: AuthError, log?: DiagnosticLogger): never {
+    this.#report(error, log);
     throw error;
   }
 
   #fromCache(token: string): Identity | undefined {
-    const cached = this.#cache?.get(token);
+    const cache = this.#cache;
+    if (cache === undefined) return undefined;
+    const cached = cache.get(token);
     if (cached === undefined) return undefined;
     const now = Date.now();
-    const tolerance = cached.issuer.clockToleranceSec * 1000;
-    const tooOld =
-      cached.issuer.maxTokenAgeSec !== undefined &&
-      now - (cached.identity.claims.iat ?? 0) * 1000 >
-        cached.issuer.maxTokenAgeSec * 1000 + tolerance;
+    const { issuer } = cached;
+    const tolerance = issuer.clockToleranceSec * 1000;
     if (
       now >= cached.expMs + tolerance ||
-      tooOld ||
-      cached.issuer.keySource.version !== cached.keyVersion
+      (issuer.maxTokenAgeSec !== undefined &&
+        now - cached.iatMs > issuer.maxTokenAgeSec * 1000 + tolerance) ||
+      // touch() keeps refreshing the keys under steady cache hits, and says when they are past
+      // their max age: a key the issuer removed must stop passing within that time.
+      issuer.keySource.touch?.() === false ||
+      issuer.keySource.version !== cached.keyVersion
     ) {
-      this.#cache?.delete(token);
+      cache.delete(token);
       return undefined;
     }
     return cached.identity;
@@ -278,97 +292,198 @@ class TokenVerifier implements Verifier {
     if (this.#options.single) return this.#options.single;
     // Routing by the unverified `iss` is safe because it only picks among configured issuers;
     // the signature is then checked with that issuer's keys. Nothing is fetched for an unknown one.
-    const { iss } = decodeJwt(token);
+    if (!COMPACT_JWS.test(token))
+      throw this.#invalid("malformed_token", "structure", "not a compact JWS");
+    const iss = ownClaim(decodeJwt(token), "iss");
     const issuer = typeof iss === "string" ? this.#options.byIssuer.get(iss) : undefined;
     if (issuer === undefined) {
-      throw new InvalidTokenError({ realm: this.realm, reason: "issuer_not_allowed" });
+      throw this.#invalid(
+        "issuer_not_allowed",
+        "iss",
+        "the token's iss is not among the configured issuers",
+      );
     }
     return issuer;
   }
 
-  async #verifyFully(token: string): Promise<Identity> {
+  #invalid(
+    reason: Parameters<typeof descriptionFor>[0],
+    check: string,
+    message: string,
+  ): InvalidTokenError {
+    return new InvalidTokenError({
+      realm: this.realm,
+      reason,
+      description: descriptionFor(reason),
+      details: { check, message },
+    });
+  }
+
+  async #verifyFully(token: string, issuer: ResolvedIssuer): Promise<Identity> {
     if (token.length > (this.#options.tokenSource.maxTokenBytes ?? DEFAULT_MAX_TOKEN_BYTES)) {
-      throw new InvalidTokenError({
-        realm: this.realm,
-        reason: "token_too_large",
-        description: descriptionFor("token_too_large"),
-      });
+      throw this.#invalid("token_too_large", "size", `the token has ${token.length} characters`);
     }
     if (!COMPACT_JWS.test(token)) {
-      throw new InvalidTokenError({
-        realm: this.realm,
-        reason: "malformed_token",
-        description: descriptionFor("malformed_token"),
-      });
+      throw this.#invalid("malformed_token", "structure", "not three base64url segments");
     }
-    const issuer = this.#issuerFor(token);
     // Refuse a disallowed `alg` before any key lookup, so `none` or HS256 tokens never cause a
     // JWKS fetch (RFC 8725 §3.1).
     const header = decodeProtectedHeader(token);
-    if (typeof header.alg !== "string" || !issuer.algorithms.includes(header.alg)) {
-      throw new InvalidTokenError({ realm: this.realm, reason: "alg_not_allowed" });
+    const alg = ownClaim(header, "alg");
+    if (typeof alg !== "string" || !issuer.algorithms.includes(alg)) {
+      throw new InvalidTokenError({
+        realm: this.realm,
+        reason: "alg_not_allowed",
+        details: {
+          check: "alg",
+          expected: issuer.algorithms,
+          actual: typeof alg === "string" && alg.length <= 32 ? alg : typeof alg,
+          message: `alg ${typeof alg === "string" && alg.length <= 32 ? JSON.stringify(alg) : "(not a short string)"} is not in the allow-list`,
+        },
+      });
     }
     // RFC 7797 §7: JWTs never use the unencoded payload. jose reads `b64` only when `crit` lists
     // it, so a stray `b64` would otherwise be ignored rather than refused.
     if (Object.hasOwn(header, "b64")) {
-      throw new InvalidTokenError({ realm: this.realm, reason: "unsupported_header" });
+      throw this.#invalid("unsupported_header", "b64", "the header has b64, which JWTs never use");
+    }
+    // Bounded before any lookup, event or cache: a kid is attacker text.
+    const kid = ownClaim(header, "kid");
+    if (!isAcceptableKid(kid)) {
+      throw this.#invalid("kid_invalid", "kid", "the kid is not short printable text");
     }
     const keyVersion = issuer.keySource.version;
-    const { payload, protectedHeader } = await jwtVerify<AuthClaims>(
+    const { payload, protectedHeader } = await verifyWithCandidates(
       token,
-      issuer.keySource.getKey,
-      issuer.jwtVerifyOptions,
+      issuer,
+      kid !== undefined,
     );
+    // jose tests claims with `in` and plain reads, which a polluted Object.prototype would
+    // satisfy; what we require must be the token's own.
+    for (const claim of issuer.ownClaims) {
+      if (!Object.hasOwn(payload, claim)) {
+        throw this.#invalid("claim_missing", claim, `the token has no "${claim}" claim`);
+      }
+    }
     // RFC 7519 §4.1.2: `sub` is a string; jose only checks it when a subject is expected.
-    if (payload.sub !== undefined && typeof payload.sub !== "string") {
-      throw new InvalidTokenError({ realm: this.realm, reason: "claim_invalid" });
+    if (Object.hasOwn(payload, "sub") && typeof payload.sub !== "string") {
+      throw this.#invalid("claim_invalid", "sub", "sub is not a string");
     }
     const nowSec = Date.now() / 1000;
     // jose checks `iat` only against maxTokenAge; a token minted in the future is refused here.
-    if (typeof payload.iat === "number" && payload.iat > nowSec + issuer.clockToleranceSec) {
-      throw new InvalidTokenError({ realm: this.realm, reason: "token_issued_in_future" });
+    const iat = ownClaim(payload, "iat");
+    if (typeof iat === "number" && iat > nowSec + issuer.clockToleranceSec) {
+      throw this.#invalid(
+        "token_issued_in_future",
+        "iat",
+        `iat is ${Math.round(iat - nowSec)} s in the future`,
+      );
     }
-    const identity = createIdentity(
-      token,
-      payload,
-      protectedHeader,
-      issuer.rolePaths,
-      this.#origin,
-    );
-    const expMs = (payload.exp ?? 0) * 1000;
+    const origin =
+      issuer === this.#options.single
+        ? this.#origin
+        : { ...this.#origin, rolePaths: issuer.rolePaths };
+    const { identity, retainedBytes } = createIdentity(token, payload, protectedHeader, origin);
     // A refresh during verification may have brought new keys; cache only under the version
-    // the token was checked against, so a removed key is never trusted from the cache.
-    if (issuer.keySource.version === keyVersion) {
-      this.#cache?.set(token, { identity, issuer, keyVersion, expMs });
+    // the token was checked against, so a removed key is never trusted from the cache. Before
+    // the first load (version 0) there was no older set to have used.
+    const versionNow = issuer.keySource.version;
+    if (this.#cache !== undefined && (versionNow === keyVersion || keyVersion === 0)) {
+      this.#cache.set(token, {
+        identity,
+        issuer,
+        keyVersion: versionNow,
+        expMs: (payload.exp ?? 0) * 1000,
+        iatMs: typeof iat === "number" ? iat * 1000 : Number.NaN,
+        bytes: retainedBytes + token.length,
+      });
     }
     return identity;
   }
 
-  async #checkRevocation(identity: Identity): Promise<void> {
-    const isRevoked = this.#options.isRevoked;
-    if (isRevoked === undefined) return;
-    let revoked: boolean;
+  async #checkRevocation(identity: Identity, log: DiagnosticLogger | undefined): Promise<void> {
+    const { isRevoked, revocation, revocationTimeoutMs } = this.#options;
+    let revoked = false;
     try {
-      revoked = await isRevoked(identity);
+      if (isRevoked !== undefined) {
+        revoked = await withinDeadline(isRevoked(identity), revocationTimeoutMs);
+      }
+      if (!revoked && revocation !== undefined) {
+        revoked = await withinDeadline(
+          revocation.isRevoked(revocationQuery(identity)),
+          revocationTimeoutMs,
+        );
+      }
     } catch (error) {
+      const retryAfter = (error as { retryAfterSec?: unknown } | null)?.retryAfterSec;
       this.#reject(
         new ServiceUnavailableError({
           reason: "revocation_unavailable",
+          description: "The service cannot check tokens right now",
           cause: error,
-          retryAfterSec: 5,
+          retryAfterSec: typeof retryAfter === "number" ? retryAfter : REVOCATION_RETRY_AFTER_SEC,
         }),
+        log,
       );
     }
     if (revoked) {
+      const jti = ownClaim(identity.claims, "jti");
+      this.#options.onEvent({
+        type: "token_revoked",
+        issuer: identity.issuer,
+        jti: typeof jti === "string" ? jti : undefined,
+      });
       this.#reject(
         new InvalidTokenError({
           realm: this.realm,
           reason: "token_revoked",
           description: descriptionFor("token_revoked"),
+          details: { check: "revocation", message: "the token was revoked" },
         }),
+        log,
       );
     }
   }
+}
+
+/** The identity fields a revocation store may key on: never the token text. */
+function revocationQuery(identity: Identity): RevocationQuery {
+  const claims = identity.claims;
+  const text = (name: string) => {
+    const value = ownClaim(claims, name);
+    return typeof value === "string" ? value : undefined;
+  };
+  const iat = ownClaim(claims, "iat");
+  return {
+    issuer: identity.issuer,
+    jti: text("jti"),
+    sub: identity.sub,
+    sid: text("sid"),
+    issuedAt: typeof iat === "number" ? iat : undefined,
+    expiresAt: (ownClaim(claims, "exp") as number | undefined) ?? 0,
+  };
+}
+
+class RevocationTimeout extends Error {
+  constructor(timeoutMs: number) {
+    super(`no revocation answer within ${timeoutMs} ms`);
+    this.name = "RevocationTimeout";
+  }
+}
+
+/** A synchronous answer costs nothing; a promise races a timer that is always cleared. */
+function withinDeadline(
+  answer: boolean | Promise<boolean>,
+  timeoutMs: number,
+): boolean | Promise<boolean> {
+  if (typeof answer === "boolean") return answer;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new RevocationTimeout(timeoutMs)), timeoutMs);
+  });
+  return Promise.race([Promise.resolve(answer).then((value) => value === true), deadline]).finally(
+    () => clearTimeout(timer),
+  );
 }
 
 /**
@@ -390,11 +505,29 @@ class TokenVerifier implements Verifier {
 export function createVerifier<Claims extends JWTPayload = AuthClaims>(
   options: string | URL | VerifierOptions,
 ): Verifier<Claims> {
+  return createVerifierFor<Claims>(options, { caller: "createVerifier()", adapterKeys: [] });
+}
+
+/**
+ * {@link createVerifier} for adapters: configuration errors name the adapter's call, and the
+ * adapter's own option names are not refused as unknown.
+ */
+export function createVerifierFor<Claims extends JWTPayload = AuthClaims>(
+  options: string | URL | VerifierOptions,
+  context: VerifierContext,
+): Verifier<Claims> {
   if (typeof options === "string" || options instanceof URL) {
     const jwksUri = String(options);
-    const verifier = new TokenVerifier(resolveOptions({ jwksUri, issuer: null, audience: null }));
+    const verifier = new TokenVerifier(
+      resolveOptions({ jwksUri, issuer: null, audience: null }, context),
+    );
     warnShorthand(jwksUri);
     return verifier as unknown as Verifier<Claims>;
   }
-  return new TokenVerifier(resolveOptions(options)) as unknown as Verifier<Claims>;
+  if (options === undefined || options === null) {
+    throw new ConfigurationError(
+      `${context.caller}: needs options: { jwksUri, issuer, audience } (or a JWKS URL string)`,
+    );
+  }
+  return new TokenVerifier(resolveOptions(options, context)) as unknown as Verifier<Claims>;
 }

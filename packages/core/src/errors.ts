@@ -23,6 +23,7 @@ export type AuthErrorCode =
  */
 export type RejectReason =
   | "missing_token"
+  | "guard_without_authentication"
   | "unsupported_scheme"
   | "malformed_header"
   | "multiple_credentials"
@@ -32,6 +33,7 @@ export type RejectReason =
   | "alg_not_allowed"
   | "unsupported_header"
   | "unknown_kid"
+  | "kid_invalid"
   | "ambiguous_key"
   | "signature_invalid"
   | "token_expired"
@@ -57,6 +59,20 @@ export interface AuthErrorBody {
   error_description: string;
 }
 
+/**
+ * What a refusal checked and found, for the developer's log: the check's name, the expected and
+ * actual values where they explain it (`aud`, `iss`, `typ`, a role), and one sentence. Never
+ * the token's other claims: claims are personal data.
+ */
+export interface RefusalDetails {
+  /** The check that failed: a claim name (`aud`), `signature`, `kid`, `role`, … */
+  readonly check: string;
+  readonly expected?: unknown;
+  readonly actual?: unknown;
+  /** One sentence for a log line, e.g. `aud "api://x" ≠ expected "https://api"`. */
+  readonly message: string;
+}
+
 /** Options shared by every {@link AuthError} constructor. */
 export interface AuthErrorOptions {
   /** Why, for logs and metrics. */
@@ -65,8 +81,10 @@ export interface AuthErrorOptions {
   description?: string | undefined;
   /** The `realm` of the challenge. Default `"api"`. */
   realm?: string | undefined;
-  /** The underlying error (a jose error, a fetch failure), kept for logs only. */
+  /** The underlying error (a fetch failure, a payload-free jose error), kept for logs only. */
   cause?: unknown;
+  /** What was checked and found, for logs only. */
+  details?: RefusalDetails | undefined;
 }
 
 const DEFAULT_REALM = "api";
@@ -120,6 +138,8 @@ export abstract class AuthError extends Error {
   readonly description: string;
   /** Response headers to send: `WWW-Authenticate`, and `Retry-After` on 503. */
   readonly headers: Readonly<Record<string, string>>;
+  /** What was checked and found, for logs; never sent to clients. */
+  readonly details: RefusalDetails | undefined;
 
   protected constructor(
     status: number,
@@ -127,6 +147,7 @@ export abstract class AuthError extends Error {
     description: string,
     headers: Record<string, string>,
     cause: unknown,
+    details: RefusalDetails | undefined,
   ) {
     super(description, cause === undefined ? undefined : { cause });
     this.status = status;
@@ -135,6 +156,7 @@ export abstract class AuthError extends Error {
     this.reason = reason;
     this.description = description;
     this.headers = Object.freeze(headers);
+    this.details = details === undefined ? undefined : Object.freeze({ ...details });
     // A refusal is an answer, not a bug: its call stack says nothing useful (the cause keeps
     // the detail), and some default handlers, such as Express's outside production, print
     // `stack` into the response body.
@@ -166,6 +188,7 @@ export class MissingTokenError extends AuthError {
       description,
       { "WWW-Authenticate": buildChallenge({ realm: options.realm ?? DEFAULT_REALM }) },
       options.cause,
+      options.details,
     );
   }
 }
@@ -181,6 +204,7 @@ export class InvalidRequestError extends AuthError {
       description,
       errorChallenge(options.realm, "invalid_request", description),
       options.cause,
+      options.details,
     );
   }
 }
@@ -196,6 +220,7 @@ export class InvalidTokenError extends AuthError {
       description,
       errorChallenge(options.realm, "invalid_token", description),
       options.cause,
+      options.details,
     );
   }
 }
@@ -217,6 +242,7 @@ export class InsufficientScopeError extends AuthError {
       description,
       errorChallenge(options.realm, "insufficient_scope", description, options.scopes),
       options.cause,
+      options.details,
     );
   }
 }
@@ -243,6 +269,7 @@ export class ServiceUnavailableError extends AuthError {
       options.description ?? "The service cannot verify tokens right now",
       { "Retry-After": String(retryAfterSec) },
       options.cause,
+      options.details,
     );
     this.retryAfterSec = retryAfterSec;
   }
@@ -257,13 +284,37 @@ export class ConfigurationError extends TypeError {
   }
 }
 
-/** True for any meishi refusal, including one from another copy of this package. */
-export function isAuthError(value: unknown): value is AuthError {
+/** Every concrete refusal; `code` tells them apart without `instanceof`. */
+export type AnyAuthError =
+  | MissingTokenError
+  | InvalidRequestError
+  | InvalidTokenError
+  | InsufficientScopeError
+  | ServiceUnavailableError;
+
+const AUTH_ERROR_CODES: ReadonlySet<unknown> = new Set<AuthErrorCode>([
+  "invalid_request",
+  "invalid_token",
+  "insufficient_scope",
+  "missing_token",
+  "temporarily_unavailable",
+]);
+
+/**
+ * True for any meishi refusal, including one from another copy of this package. Narrows to a
+ * union discriminated by `code`, so `e.code === "temporarily_unavailable"` gives
+ * `e.retryAfterSec` with no `instanceof`.
+ * @example
+ * if (isAuthError(e) && e.code === "temporarily_unavailable") res.set("Retry-After", String(e.retryAfterSec));
+ */
+export function isAuthError(value: unknown): value is AnyAuthError {
+  if (value instanceof AuthError) return true;
+  if (!(value instanceof Error)) return false;
+  const candidate = value as Partial<AuthError>;
   return (
-    value instanceof AuthError ||
-    (value instanceof Error &&
-      typeof (value as Partial<AuthError>).status === "number" &&
-      typeof (value as Partial<AuthError>).reason === "string" &&
-      typeof (value as Partial<AuthError>).headers === "object")
+    AUTH_ERROR_CODES.has(candidate.code) &&
+    typeof candidate.status === "number" &&
+    typeof candidate.reason === "string" &&
+    typeof candidate.headers === "object"
   );
 }

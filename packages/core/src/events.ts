@@ -29,7 +29,19 @@ export type MeishiEvent =
   | { type: "key_ignored"; uri: string; kid: string | undefined; why: string }
   | { type: "key_rotation_seen"; uri: string; added: string[]; removed: string[] }
   | { type: "kid_miss"; uri: string; kid: string; refetched: boolean }
-  | { type: "token_rejected"; reason: RejectReason; status: number; error: Error };
+  | {
+      type: "token_rejected";
+      reason: RejectReason;
+      status: number;
+      /** The refusal: reason, generic description, `details` of the failed check; no claims. */
+      error: Error;
+    }
+  | {
+      type: "token_revoked";
+      /** The revoked token's `iss` and `jti` (identifiers, not claims' content). */
+      issuer: string | undefined;
+      jti: string | undefined;
+    };
 
 /** Receives {@link MeishiEvent}s. */
 export type EventListener = (event: MeishiEvent) => void;

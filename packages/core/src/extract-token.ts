@@ -44,6 +44,8 @@ function readHeader(headers: HeadersLike, name: string): string | readonly strin
   if (typeof (headers as { get?: unknown }).get === "function") {
     return (headers as { get(name: string): string | null }).get(name) ?? undefined;
   }
+  // Own properties only: a polluted Object.prototype must never supply a credential.
+  if (!Object.hasOwn(headers, name)) return undefined;
   return (headers as Readonly<Record<string, string | readonly string[] | undefined>>)[name];
 }
 
@@ -158,15 +160,25 @@ function fromCookie(headers: HeadersLike, options: TokenSourceOptions): string |
   const cookieHeader = typeof raw === "string" ? raw : raw.join("; ");
   // A cookie header is a flat `name=value; name=value` list (RFC 6265 §4.2.1); a dependency
   // would add more surface than these few lines.
+  let found: string | undefined;
   for (const pair of cookieHeader.split(";")) {
     const eq = pair.indexOf("=");
     if (eq === -1 || pair.slice(0, eq).trim() !== name) continue;
+    // Two cookies of one name (set for different paths or domains) are as ambiguous as two
+    // Authorization headers: which one the client meant cannot be known.
+    if (found !== undefined) {
+      throw new InvalidRequestError({
+        realm: options.realm,
+        reason: "multiple_credentials",
+        description: "The request must carry exactly one token cookie",
+      });
+    }
     let value = pair.slice(eq + 1).trim();
     if (value.startsWith('"') && value.endsWith('"') && value.length >= 2)
       value = value.slice(1, -1);
-    return value === "" ? undefined : checkTokenShape(value, options);
+    found = value;
   }
-  return undefined;
+  return found === undefined || found === "" ? undefined : checkTokenShape(found, options);
 }
 
 /**
@@ -187,8 +199,11 @@ export function findToken(
 ): string | undefined {
   // Cookie and query string are off by default, and then return at once without allocating.
   const header = fromAuthorizationHeader(request, options);
-  const cookie = fromCookie(request.headers, options);
   const query = fromQueryString(request.url, options);
+  // A cookie is ambient: the browser sends it whatever the client code meant. A request that
+  // chose the Authorization header is answered by the header, and a stale or junk cookie
+  // beside it is not read at all.
+  const cookie = header === undefined ? fromCookie(request.headers, options) : undefined;
   const places =
     Number(header !== undefined) + Number(cookie !== undefined) + Number(query !== undefined);
   if (places > 1) {

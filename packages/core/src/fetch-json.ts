@@ -35,15 +35,14 @@ export interface FetchedJson {
 
 const MAX_SAME_ORIGIN_REDIRECTS = 3;
 
-/** True for http URLs that can only reach this machine, where TLS adds nothing. */
+/**
+ * True for http URLs that can only reach this machine, where TLS adds nothing. `*.localhost`
+ * names are not included: whether they resolve to loopback depends on the resolver, and a name
+ * that reaches the network over plain http would hand an attacker the keys we trust.
+ */
 export function isLoopbackUrl(url: URL): boolean {
   const host = url.hostname;
-  return (
-    host === "localhost" ||
-    host === "[::1]" ||
-    /^127(?:\.\d{1,3}){3}$/.test(host) ||
-    host.endsWith(".localhost")
-  );
+  return host === "localhost" || host === "[::1]" || /^127(?:\.\d{1,3}){3}$/.test(host);
 }
 
 /** Refuses anything but https, except loopback or when insecure http was allowed by name. */

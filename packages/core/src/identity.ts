@@ -1,5 +1,6 @@
 import type { JWTHeaderParameters, JWTPayload } from "jose";
-import type { EventListener } from "./events.js";
+import type { DiagnosticLogger } from "./diagnostics.js";
+import type { AuthError } from "./errors.js";
 
 /**
  * Declare your token's claims once and every adapter picks them up:
@@ -31,36 +32,78 @@ export interface Identity<Claims extends JWTPayload = AuthClaims> {
   readonly scopes: readonly string[];
   /** The verified protected header. */
   readonly header: Readonly<JWTHeaderParameters>;
-  /** When the token expires. */
+  /** When the token expires: a new `Date` on each read, so the identity itself never changes. */
   readonly expiresAt: Date;
   /** The raw token, for forwarding it to another API. */
   readonly token: string;
 }
 
 /**
- * A claim path: `"role"`, a dotted path such as `"realm_access.roles"`, or an array of
- * segments for names that contain dots (`["resource_access", "my.client", "roles"]`). A whole
- * claim name that itself contains dots or colons (`"https://example.com/roles"`,
- * `"cognito:groups"`) is matched as is before the path is split.
+ * Where a claim lives: a dotted path (`"role"`, `"realm_access.roles"`, `"cognito:groups"`),
+ * always split on dots; or an array of segments for names that contain dots
+ * (`["resource_access", "my.client", "roles"]`, `["https://example.com/roles"]`). An array of
+ * strings is always ONE path.
  */
 export type ClaimPath = string | readonly string[];
+
+/**
+ * Where roles live: one {@link ClaimPath}, or several paths each written as an array of
+ * segments (`[["realm_access", "roles"], ["resource_access", "my.client", "roles"]]`).
+ */
+export type RolesClaim = ClaimPath | readonly (readonly string[])[];
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** Reads a value at a claim path; `undefined` when any step is missing. */
-export function readClaim(claims: Readonly<Record<string, unknown>>, path: ClaimPath): unknown {
+/**
+ * Splits a claim path into segments, or returns a reason it is unusable. Exact and unambiguous:
+ * a string is split on every dot; an array is taken as its segments.
+ */
+export function claimPathSegments(path: ClaimPath): readonly string[] | string {
   if (typeof path === "string") {
-    if (Object.hasOwn(claims, path)) return claims[path];
-    path = path.split(".");
+    if (path.includes("://")) {
+      return `"${path}" looks like a URI claim name; write it as one segment: ["${path}"]`;
+    }
+    const segments = path.split(".");
+    if (segments.some((segment) => segment === "")) {
+      return `"${path}" has an empty segment; for names with dots write an array of segments`;
+    }
+    return Object.freeze(segments);
   }
+  if (
+    !Array.isArray(path) ||
+    path.length === 0 ||
+    path.some((segment) => typeof segment !== "string" || segment === "")
+  ) {
+    return "a claim path is a dotted string or a non-empty array of non-empty strings";
+  }
+  return Object.freeze([...path]);
+}
+
+/** Reads the value at already-split segments, through own properties only. */
+export function readSegments(
+  claims: Readonly<Record<string, unknown>>,
+  segments: readonly string[],
+): unknown {
   let current: unknown = claims;
-  for (const segment of path) {
+  for (const segment of segments) {
+    // Own properties only: a polluted Object.prototype must never supply a claim.
     if (!isRecord(current) || !Object.hasOwn(current, segment)) return undefined;
     current = current[segment];
   }
   return current;
+}
+
+/** Reads a value at a claim path; `undefined` when any step is missing or the path is unusable. */
+export function readClaim(claims: Readonly<Record<string, unknown>>, path: ClaimPath): unknown {
+  const segments = claimPathSegments(path);
+  return typeof segments === "string" ? undefined : readSegments(claims, segments);
+}
+
+/** Reads an own top-level claim. */
+export function ownClaim(claims: Readonly<Record<string, unknown>>, name: string): unknown {
+  return Object.hasOwn(claims, name) ? claims[name] : undefined;
 }
 
 /** A string is one value; an array keeps its string members; anything else is nothing. */
@@ -73,35 +116,62 @@ export function toStringList(value: unknown): string[] {
 /** Roles from every configured path, in order, without duplicates. */
 export function readRoles(
   claims: Readonly<Record<string, unknown>>,
-  paths: readonly ClaimPath[],
+  paths: readonly (readonly string[])[],
 ): string[] {
   const roles = new Set<string>();
   for (const path of paths)
-    for (const role of toStringList(readClaim(claims, path))) roles.add(role);
+    for (const role of toStringList(readSegments(claims, path))) roles.add(role);
   return [...roles];
 }
 
 /** Scopes per RFC 8693 §4.2 / RFC 9068 §2.2.3 (`scope`, space-separated) or `scp`. */
 export function readScopes(claims: Readonly<Record<string, unknown>>): string[] {
-  const scope = claims.scope;
+  const scope = ownClaim(claims, "scope");
   if (typeof scope === "string") return scope.split(" ").filter((item) => item !== "");
-  return toStringList(claims.scp)
+  return toStringList(ownClaim(claims, "scp"))
     .flatMap((item) => item.split(" "))
     .filter((item) => item !== "");
 }
 
-function deepFreeze<T>(value: T): T {
-  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const member of Object.values(value)) deepFreeze(member);
+// Rough V8 costs, measured with bench/flood.mjs (`cache-memory` row): an object or array
+// header with its hidden class and backing store, a property slot, a string header. They
+// bound the verified-token cache by what an entry really holds, not by token characters.
+const OBJECT_BYTES = 96;
+const SLOT_BYTES = 24;
+const STRING_BYTES = 32;
+
+/**
+ * Freezes a value deeply and returns roughly how many bytes of heap it holds. Iterative: a
+ * validly signed payload may nest thousands of levels deep, and recursion would overflow.
+ */
+function freezeAndMeasure(root: unknown): number {
+  let bytes = 0;
+  const pending: unknown[] = [root];
+  while (pending.length > 0) {
+    const value = pending.pop();
+    if (typeof value === "string") {
+      bytes += STRING_BYTES + value.length * 2;
+    } else if (typeof value !== "object" || value === null) {
+      bytes += SLOT_BYTES;
+    } else {
+      Object.freeze(value);
+      bytes += OBJECT_BYTES;
+      for (const key of Object.keys(value)) {
+        bytes += SLOT_BYTES + key.length;
+        pending.push((value as Record<string, unknown>)[key]);
+      }
+    }
   }
-  return value;
+  return bytes;
 }
 
 /** What a guard needs from the verifier that produced an identity. */
 export interface IdentityOrigin {
   readonly realm: string;
-  readonly onEvent: EventListener | undefined;
+  /** Emits the refusal as an event and tells the developer why. */
+  report(error: AuthError, log?: DiagnosticLogger): void;
+  /** Where roles were read from, so a refusal can say so. */
+  readonly rolePaths: readonly (readonly string[])[];
 }
 
 // Guards run in adapters that never see the verifier; its realm and event listener travel with
@@ -113,24 +183,41 @@ export function originOf(identity: object): IdentityOrigin | undefined {
   return origins.get(identity);
 }
 
+/** A new identity and roughly how many heap bytes it keeps alive (for the cache's bound). */
 export function createIdentity<Claims extends JWTPayload>(
   token: string,
   payload: Claims,
   header: JWTHeaderParameters,
-  rolePaths: readonly ClaimPath[],
   origin: IdentityOrigin,
-): Identity<Claims> {
-  // Identities may be shared through the verified-token cache, so nothing in one may change.
-  const identity = deepFreeze({
-    sub: typeof payload.sub === "string" ? payload.sub : undefined,
-    issuer: typeof payload.iss === "string" ? payload.iss : undefined,
+): { identity: Identity<Claims>; retainedBytes: number } {
+  const roles = readRoles(payload, origin.rolePaths);
+  const scopes = readScopes(payload);
+  const sub = ownClaim(payload, "sub");
+  const iss = ownClaim(payload, "iss");
+  const expSec = ownClaim(payload, "exp");
+  const expMs = (typeof expSec === "number" ? expSec : 0) * 1000;
+  // Identities are shared through the verified-token cache, so nothing reachable from one may
+  // change. A Date is mutable even when frozen (its setters write an internal slot), so each
+  // read of expiresAt gets a fresh copy.
+  const identity: Identity<Claims> = Object.freeze({
+    sub: typeof sub === "string" ? sub : undefined,
+    issuer: typeof iss === "string" ? iss : undefined,
     claims: payload,
-    roles: readRoles(payload, rolePaths),
-    scopes: readScopes(payload),
+    roles,
+    scopes,
     header,
-    expiresAt: new Date((payload.exp ?? 0) * 1000),
+    get expiresAt(): Date {
+      return new Date(expMs);
+    },
     token,
   });
+  const retainedBytes =
+    OBJECT_BYTES * 2 +
+    freezeAndMeasure(payload) +
+    freezeAndMeasure(header) +
+    freezeAndMeasure(roles) +
+    freezeAndMeasure(scopes) +
+    token.length;
   origins.set(identity, origin);
-  return identity;
+  return { identity, retainedBytes };
 }

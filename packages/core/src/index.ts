@@ -6,13 +6,18 @@ export {
   type RequestAuthOptions,
 } from "./adapter-support.js";
 export {
+  createRemoteKeySource,
+  type RemoteKeySourceOptions,
+} from "./build-key-source.js";
+export {
   type AuthenticateOptions,
   createVerifier,
-  toAuthError,
   type Verifier,
 } from "./create-verifier.js";
 export type { DiagnosticLogger } from "./diagnostics.js";
+export { consoleLogger, DIAGNOSTIC_INTERVAL_MS } from "./diagnostics.js";
 export {
+  type AnyAuthError,
   AuthError,
   type AuthErrorBody,
   type AuthErrorCode,
@@ -25,6 +30,7 @@ export {
   InvalidTokenError,
   isAuthError,
   MissingTokenError,
+  type RefusalDetails,
   type RejectReason,
   ServiceUnavailableError,
   type ServiceUnavailableErrorOptions,
@@ -43,9 +49,18 @@ export {
   type ClaimPath,
   type Identity,
   type Register,
+  type RolesClaim,
   readClaim,
 } from "./identity.js";
-export type { KeySourceOptions } from "./key-source.js";
+export {
+  type JwksSnapshot,
+  KEY_SOURCE_DEFAULTS,
+  type KeySource,
+  type KeySourceOptions,
+  type KeySourceStatus,
+  type RemoteKeySource,
+  type VerificationKey,
+} from "./key-source.js";
 export {
   createMemoryRevocationList,
   type MemoryRevocationList,
@@ -61,6 +76,7 @@ export {
   type SingleIssuerOptions,
   type StaticKeys,
   type TrustedIssuer,
+  VERIFIED_TOKEN_CACHE_DEFAULTS,
   type VerifierOptions,
 } from "./options.js";
 export type {

@@ -21,6 +21,8 @@ export type KeyResolver = (
 
 /** A validated key set ready for selection. */
 export interface ParsedKeySet {
+  /** The usable keys, public members only: what a snapshot saves. */
+  readonly jwks: JSONWebKeySet;
   readonly select: KeyResolver;
   readonly kids: ReadonlySet<string>;
   readonly keyCount: number;
@@ -125,6 +127,7 @@ export async function parseKeySet(body: unknown, filter: KeyFilter): Promise<Par
   if (keys.length === 0) throw new FetchFailure("invalid_document", "JWKS has no usable key");
   const jwks: JSONWebKeySet = { keys };
   return {
+    jwks,
     select: createLocalJWKSet(jwks),
     kids: new Set(keys.flatMap((key) => (key.kid === undefined ? [] : [key.kid]))),
     keyCount: keys.length,
@@ -146,4 +149,18 @@ export function toPublicKeyObject(key: string | KeyObject): KeyObject {
     throw new TypeError(`RSA keys must have at least ${MIN_RSA_BITS} bits; this one has ${bits}`);
   }
   return publicKey;
+}
+
+/** Longest `kid` looked up, reported or cached; longer ones are refused before any lookup. */
+export const MAX_KID_LENGTH = 256;
+// Printable ASCII only: a kid travels into events and logs, where CR/LF or ANSI escapes could
+// forge or hide lines.
+const ACCEPTABLE_KID = /^[\x20-\x7e]+$/;
+
+/** True when a header's `kid` is absent or short, printable text. */
+export function isAcceptableKid(kid: unknown): boolean {
+  return (
+    kid === undefined ||
+    (typeof kid === "string" && kid.length <= MAX_KID_LENGTH && ACCEPTABLE_KID.test(kid))
+  );
 }

@@ -1,37 +1,74 @@
 import type { KeyObject } from "node:crypto";
-import { type FlattenedJWSInput, type JWSHeaderParameters, errors as joseErrors } from "jose";
+import type { FlattenedJWSInput, JSONWebKeySet, JWSHeaderParameters } from "jose";
+import { errors as joseErrors } from "jose";
 import { LRUCache } from "lru-cache";
 import { CachedRemote, type CachePolicy } from "./cached-remote.js";
+import { discoveryLoader, discoveryUrlFor } from "./discovery.js";
 import { type EventListener, safeEmit } from "./events.js";
 import { checkFetchableUrl, FetchFailure, fetchJson } from "./fetch-json.js";
 import {
+  isAcceptableKid,
   type ParsedKeySet,
   parseKeySet,
   toPublicKeyObject,
   type VerificationKey,
 } from "./key-set.js";
 
-/** Where verification keys come from. */
+export type { VerificationKey } from "./key-set.js";
+
+/**
+ * Where verification keys come from. meishi's remote source ({@link createRemoteKeySource}) is
+ * the default; implement this to plug in your own (a secrets manager, a sidecar).
+ */
 export interface KeySource {
-  /**
-   * The key for a token's header, or a jose error / ServiceUnavailableError. A bound function,
-   * so the verifier hands it to jose as is.
-   */
-  readonly getKey: (
-    header: JWSHeaderParameters,
-    token: FlattenedJWSInput,
-  ) => Promise<VerificationKey>;
-  /** Resolves once keys are loaded. */
+  /** The key for a token's protected header, or a jose error (401) / ServiceUnavailableError (503). */
+  getKey(header: JWSHeaderParameters, token: FlattenedJWSInput): Promise<VerificationKey>;
+  /** Resolves once keys are loaded (use it for readiness). */
   ready(): Promise<void>;
-  /** Changes whenever the key material changes. */
+  /** Changes whenever the key material changes; verified tokens cached under another version are re-checked. */
   readonly version: number;
+  /**
+   * Called on every verified-token cache hit: start a refresh when one is due, and return false
+   * once the keys are past their max age so the token is checked again in full. Without it,
+   * cached tokens are trusted until `version` changes.
+   */
+  touch?(): boolean;
+}
+
+/** The keys a remote source holds, saved to seed a cold start (e.g. in a Lambda bundle or env). */
+export interface JwksSnapshot {
+  /** The JWKS URL they came from; a snapshot is used only by a source with the same URL. */
+  readonly uri: string;
+  /** When they were fetched, ms since the epoch. */
+  readonly fetchedAt: number;
+  /** Until when they are trusted without a fetch, ms since the epoch (capped by `maxAgeMs`). */
+  readonly expiresAt: number;
+  /** The usable public keys. */
+  readonly jwks: JSONWebKeySet;
+}
+
+/** What a remote source holds now, for health checks and debugging. */
+export interface KeySourceStatus {
+  /** The JWKS URL (after discovery, when discovery is used). */
+  readonly uri: string;
+  /** `kid`s of the cached keys. */
+  readonly kids: readonly string[];
+  readonly keyCount: number;
+  /** When the cached set was fetched and until when it is fresh (ms since the epoch). */
+  readonly fetchedAt: number | undefined;
+  readonly expiresAt: number | undefined;
+  /** True when the cached set is past its max age (served only while the endpoint fails). */
+  readonly stale: boolean;
 }
 
 /** Tuning for the remote key source; every field has a safe default. */
 export interface KeySourceOptions {
   /** Deadline for one JWKS fetch, headers and body. Default 5000. */
   timeoutMs?: number;
-  /** How long a fetched set is fresh without `Cache-Control`. Default 600000 (10 min). */
+  /**
+   * The longest a fetched set is trusted before it is fetched again. `Cache-Control: max-age`
+   * can shorten it (down to 5 s), never lengthen it. Default 600000 (10 min).
+   */
   maxAgeMs?: number;
   /** Least time between two unknown-`kid` refetches. Default 30000. */
   cooldownMs?: number;
@@ -50,16 +87,7 @@ export interface KeySourceOptions {
   missCacheSize?: number;
 }
 
-export interface ResolvedKeySourceOptions {
-  timeoutMs: number;
-  maxAgeMs: number;
-  cooldownMs: number;
-  rotationRefetchBudget: number;
-  maxStaleMs: number;
-  maxResponseBytes: number;
-  maxKeys: number;
-  missCacheSize: number;
-}
+export type ResolvedKeySourceOptions = Required<KeySourceOptions>;
 
 export const KEY_SOURCE_DEFAULTS: ResolvedKeySourceOptions = Object.freeze({
   timeoutMs: 5_000,
@@ -72,52 +100,29 @@ export const KEY_SOURCE_DEFAULTS: ResolvedKeySourceOptions = Object.freeze({
   missCacheSize: 1_000,
 });
 
+/** A `Cache-Control: max-age` (or `no-cache`) below this is raised to it. */
+export const MIN_HEADER_MAX_AGE_MS = 5_000;
+
 function cachePolicy(options: ResolvedKeySourceOptions): CachePolicy {
   return {
     maxAgeMs: options.maxAgeMs,
-    minMaxAgeMs: 5_000,
-    maxMaxAgeMs: 86_400_000,
+    minMaxAgeMs: Math.min(MIN_HEADER_MAX_AGE_MS, options.maxAgeMs),
     maxStaleMs: options.maxStaleMs,
   };
 }
 
-interface RemoteKeySourceConfig {
+export interface RemoteKeySourceConfig {
   /** A fixed JWKS URL, or an issuer whose discovery document names it. */
   location: { jwksUri: URL } | { discoveryIssuer: string };
   algorithms: readonly string[];
   allowInsecureHttp: boolean;
   options: ResolvedKeySourceOptions;
   onEvent: EventListener | undefined;
+  snapshot?: JwksSnapshot | undefined;
 }
 
 function noMatchingKey(): joseErrors.JWKSNoMatchingKey {
   return new joseErrors.JWKSNoMatchingKey();
-}
-
-/**
- * Fetches the OIDC discovery document and returns its `jwks_uri`, after checking that the
- * document speaks for exactly the configured issuer (OIDC Discovery §4.3): otherwise a
- * compromised or mistaken document could point us at someone else's keys.
- */
-function discoveryLoader(issuer: string, config: RemoteKeySourceConfig) {
-  const discoveryUrl = new URL(`${issuer.replace(/\/+$/, "")}/.well-known/openid-configuration`);
-  return async () => {
-    const { body, maxAgeSec } = await fetchJson(discoveryUrl, {
-      timeoutMs: config.options.timeoutMs,
-      maxResponseBytes: config.options.maxResponseBytes,
-      allowInsecureHttp: config.allowInsecureHttp,
-    });
-    const doc = body as { issuer?: unknown; jwks_uri?: unknown } | null;
-    if (typeof doc !== "object" || doc === null || doc.issuer !== issuer) {
-      throw new FetchFailure("invalid_document", "discovery issuer does not match");
-    }
-    if (typeof doc.jwks_uri !== "string" || !URL.canParse(doc.jwks_uri)) {
-      throw new FetchFailure("invalid_document", "discovery document has no valid jwks_uri");
-    }
-    const jwksUri = new URL(doc.jwks_uri);
-    checkFetchableUrl(jwksUri, config.allowInsecureHttp);
-    return { value: jwksUri, maxAgeSec };
-  };
 }
 
 /**
@@ -132,11 +137,12 @@ export class RemoteKeySource implements KeySource {
   readonly #jwks: CachedRemote<ParsedKeySet>;
   readonly #discovery: CachedRemote<URL> | undefined;
   readonly #misses: LRUCache<string, number>;
+  #seeding: Promise<void> | undefined;
   #generation = 0;
   #version = 0;
   #lastMissRefetchAt = Number.NEGATIVE_INFINITY;
   #rotationBudget = 0;
-  #uriLabel: string;
+  #uri: string;
 
   constructor(config: RemoteKeySourceConfig) {
     this.#config = config;
@@ -145,15 +151,20 @@ export class RemoteKeySource implements KeySource {
     const policy = cachePolicy(config.options);
     if ("jwksUri" in location) {
       checkFetchableUrl(location.jwksUri, config.allowInsecureHttp);
-      this.#uriLabel = location.jwksUri.href;
+      this.#uri = location.jwksUri.href;
     } else {
-      this.#uriLabel = `${location.discoveryIssuer} (discovery)`;
+      checkFetchableUrl(discoveryUrlFor(location.discoveryIssuer), config.allowInsecureHttp);
+      this.#uri = `${location.discoveryIssuer} (discovery)`;
       this.#discovery = new CachedRemote(
-        discoveryLoader(location.discoveryIssuer, config),
+        discoveryLoader(location.discoveryIssuer, {
+          timeoutMs: config.options.timeoutMs,
+          maxResponseBytes: config.options.maxResponseBytes,
+          allowInsecureHttp: config.allowInsecureHttp,
+        }),
         policy,
         {
           onFetched: (uri, _previous, durationMs) => {
-            this.#uriLabel = uri.href;
+            this.#uri = uri.href;
             this.#emitFetched("discovery", durationMs, 0);
           },
           onFailed: (failure, durationMs, servingStale) =>
@@ -168,6 +179,7 @@ export class RemoteKeySource implements KeySource {
         this.#emitFailed("jwks", failure, durationMs, servingStale),
       onStale: (staleForMs) => this.#emitStale("jwks", staleForMs),
     });
+    if (config.snapshot !== undefined) this.#seeding = this.#seed(config.snapshot);
   }
 
   get version(): number {
@@ -175,18 +187,86 @@ export class RemoteKeySource implements KeySource {
   }
 
   async ready(): Promise<void> {
+    if (this.#seeding !== undefined) await this.#seeding;
     await this.#jwks.get();
+  }
+
+  touch(): boolean {
+    return this.#jwks.touch();
+  }
+
+  /** The cached keys as a {@link JwksSnapshot}, or `undefined` before the first fetch. */
+  snapshot(): JwksSnapshot | undefined {
+    const set = this.#jwks.cached;
+    const times = this.#jwks.times;
+    if (set === undefined || times === undefined) return undefined;
+    return {
+      uri: this.#uri,
+      fetchedAt: times.fetchedAt,
+      expiresAt: times.expiresAt,
+      jwks: structuredClone(set.jwks),
+    };
+  }
+
+  /** What the source holds now. */
+  status(): KeySourceStatus {
+    const set = this.#jwks.cached;
+    const times = this.#jwks.times;
+    return {
+      uri: this.#uri,
+      kids: set === undefined ? [] : [...set.kids],
+      keyCount: set?.keyCount ?? 0,
+      fetchedAt: times?.fetchedAt,
+      expiresAt: times?.expiresAt,
+      stale: times !== undefined && Date.now() >= times.expiresAt,
+    };
   }
 
   readonly getKey = async (
     header: JWSHeaderParameters,
     token: FlattenedJWSInput,
   ): Promise<VerificationKey> => {
-    const set = await this.#jwks.get();
+    if (this.#seeding !== undefined) await this.#seeding;
     const kid = header.kid;
-    if (typeof kid !== "string" || set.kids.has(kid)) return set.select(header, token);
+    // Checked before any lookup, cache or event: attacker text must not reach logs or the LRU.
+    if (!isAcceptableKid(kid)) throw noMatchingKey();
+    const set = await this.#jwks.get();
+    if (kid === undefined || set.kids.has(kid)) return set.select(header, token);
     return this.#resolveUnknownKid(kid, header, token);
   };
+
+  async #seed(snapshot: JwksSnapshot): Promise<void> {
+    // A snapshot of another URL (a stale bundle after the configuration moved) is ignored.
+    const expected =
+      "jwksUri" in this.#config.location ? this.#config.location.jwksUri.href : undefined;
+    try {
+      if (expected !== undefined && snapshot.uri !== expected) {
+        throw new Error(`snapshot is of ${snapshot.uri}, not ${expected}`);
+      }
+      const set = await parseKeySet(snapshot.jwks, {
+        algorithms: this.#config.algorithms,
+        maxKeys: this.#config.options.maxKeys,
+        onIgnored: () => {},
+      });
+      this.#jwks.seed(set, snapshot);
+      this.#version += 1;
+    } catch (error) {
+      safeEmit(this.#config.onEvent, {
+        type: "jwks_fetch_failed",
+        uri: this.#uri,
+        document: "jwks",
+        durationMs: 0,
+        reason: "invalid_document",
+        servingStale: false,
+        error: new FetchFailure(
+          "invalid_document",
+          `snapshot not used: ${(error as Error).message}`,
+        ),
+      });
+    } finally {
+      this.#seeding = undefined;
+    }
+  }
 
   async #resolveUnknownKid(
     kid: string,
@@ -201,18 +281,13 @@ export class RemoteKeySource implements KeySource {
     }
     if (!this.#mayRefetchFor(kid)) {
       this.#misses.set(kid, this.#generation);
-      safeEmit(this.#config.onEvent, {
-        type: "kid_miss",
-        uri: this.#uriLabel,
-        kid,
-        refetched: false,
-      });
+      safeEmit(this.#config.onEvent, { type: "kid_miss", uri: this.#uri, kid, refetched: false });
       throw noMatchingKey();
     }
     // When the refetch fails but keys are cached, this token's kid is still not one we trust:
     // refuse the token (401) rather than report the whole service down (503).
     const set = await this.#jwks.refresh().catch(() => undefined);
-    safeEmit(this.#config.onEvent, { type: "kid_miss", uri: this.#uriLabel, kid, refetched: true });
+    safeEmit(this.#config.onEvent, { type: "kid_miss", uri: this.#uri, kid, refetched: true });
     if (set?.kids.has(kid)) return set.select(header, token);
     this.#misses.set(kid, this.#generation);
     throw noMatchingKey();
@@ -243,7 +318,12 @@ export class RemoteKeySource implements KeySource {
       algorithms: this.#config.algorithms,
       maxKeys: this.#config.options.maxKeys,
       onIgnored: (kid, why) =>
-        safeEmit(this.#config.onEvent, { type: "key_ignored", uri: uri.href, kid, why }),
+        safeEmit(this.#config.onEvent, {
+          type: "key_ignored",
+          uri: uri.href,
+          kid: isAcceptableKid(kid) ? kid : "(unprintable kid)",
+          why,
+        }),
     });
     return { value, maxAgeSec };
   }
@@ -264,7 +344,7 @@ export class RemoteKeySource implements KeySource {
       if (added.length > 0 || removed.length > 0) {
         safeEmit(this.#config.onEvent, {
           type: "key_rotation_seen",
-          uri: this.#uriLabel,
+          uri: this.#uri,
           added,
           removed,
         });
@@ -275,7 +355,7 @@ export class RemoteKeySource implements KeySource {
   #emitFetched(document: "jwks" | "discovery", durationMs: number, keyCount: number): void {
     safeEmit(this.#config.onEvent, {
       type: "jwks_fetched",
-      uri: this.#uriLabel,
+      uri: this.#uri,
       document,
       durationMs,
       keyCount,
@@ -290,7 +370,7 @@ export class RemoteKeySource implements KeySource {
   ): void {
     safeEmit(this.#config.onEvent, {
       type: "jwks_fetch_failed",
-      uri: this.#uriLabel,
+      uri: this.#uri,
       document,
       durationMs,
       reason: failure.reason,
@@ -302,15 +382,11 @@ export class RemoteKeySource implements KeySource {
   #emitStale(document: "jwks" | "discovery", staleForMs: number): void {
     safeEmit(this.#config.onEvent, {
       type: "jwks_stale_served",
-      uri: this.#uriLabel,
+      uri: this.#uri,
       document,
       staleForMs,
     });
   }
-}
-
-export function createRemoteKeySource(config: RemoteKeySourceConfig): RemoteKeySource {
-  return new RemoteKeySource(config);
 }
 
 /** Keys given up front: a JWKS object, a PEM or a KeyObject. Never fetches. */
@@ -322,7 +398,7 @@ export class StaticKeySource implements KeySource {
   readonly #loading: Promise<unknown>;
   readonly version = 1;
 
-  constructor(keys: ParsedKeySetPromise | KeyObject | string) {
+  constructor(keys: Promise<ParsedKeySet> | KeyObject | string) {
     if (keys instanceof Promise) {
       this.#loading = keys;
       // Rejection surfaces through ready() and getKey(); don't leave it unhandled meanwhile.
@@ -344,5 +420,3 @@ export class StaticKeySource implements KeySource {
     token: FlattenedJWSInput,
   ): Promise<VerificationKey> => this.#resolve(header, token);
 }
-
-type ParsedKeySetPromise = Promise<ParsedKeySet>;

@@ -1,49 +1,21 @@
-import type { KeyObject } from "node:crypto";
-import type { JSONWebKeySet, JWTVerifyOptions } from "jose";
-import { ConfigurationError } from "./errors.js";
-import type { EventListener } from "./events.js";
-import type { TokenSourceOptions } from "./extract-token.js";
-import type { ClaimPath, Identity } from "./identity.js";
-import { parseKeySet } from "./key-set.js";
+import type { JWTVerifyOptions } from "jose";
+import { ASYMMETRIC_ALGORITHMS, type AsymmetricAlgorithm } from "./algorithms.js";
 import {
-  KEY_SOURCE_DEFAULTS,
-  type KeySource,
-  type KeySourceOptions,
-  RemoteKeySource,
-  StaticKeySource,
-} from "./key-source.js";
+  buildKeySource,
+  checkNonNegative,
+  type StaticKeys,
+  unknownOptionMessage,
+} from "./build-key-source.js";
+import { type DiagnosticLogger, Diagnostics } from "./diagnostics.js";
+import { ConfigurationError } from "./errors.js";
+import { type EventListener, safeEmit } from "./events.js";
+import type { TokenSourceOptions } from "./extract-token.js";
+import { claimPathSegments, type Identity, type RolesClaim } from "./identity.js";
+import type { JwksSnapshot, KeySource, KeySourceOptions } from "./key-source.js";
+import type { RevocationStore } from "./revocation.js";
 
-/** The asymmetric JWS algorithms meishi verifies (RFC 7518 §3, RFC 8037). */
-export type AsymmetricAlgorithm =
-  | "RS256"
-  | "RS384"
-  | "RS512"
-  | "PS256"
-  | "PS384"
-  | "PS512"
-  | "ES256"
-  | "ES384"
-  | "ES512"
-  | "EdDSA"
-  | "Ed25519";
-
-/** Every supported algorithm; the default allow-list. */
-export const ASYMMETRIC_ALGORITHMS: readonly AsymmetricAlgorithm[] = Object.freeze([
-  "RS256",
-  "RS384",
-  "RS512",
-  "PS256",
-  "PS384",
-  "PS512",
-  "ES256",
-  "ES384",
-  "ES512",
-  "EdDSA",
-  "Ed25519",
-]);
-
-/** Verification keys given up front: a JWKS object, a PEM (SPKI or certificate) or a KeyObject. */
-export type StaticKeys = JSONWebKeySet | KeyObject | string;
+export { ASYMMETRIC_ALGORITHMS, type AsymmetricAlgorithm } from "./algorithms.js";
+export type { StaticKeys } from "./build-key-source.js";
 
 /** What one issuer's tokens must satisfy, and where its keys come from. */
 export interface IssuerOptions {
@@ -52,15 +24,22 @@ export interface IssuerOptions {
    * OIDC discovery (`<issuer>/.well-known/openid-configuration`).
    */
   jwksUri?: string | URL;
-  /** Keys given up front instead of a JWKS URL (tests, air-gapped services). */
-  keys?: StaticKeys;
+  /**
+   * Keys given up front instead of a JWKS URL (tests, air-gapped services), or your own
+   * {@link KeySource} (e.g. one from `createRemoteKeySource()` seeded with a snapshot).
+   */
+  keys?: StaticKeys | KeySource;
+  /** Keys saved earlier with `snapshot()`: a cold start verifies without fetching `jwksUri`. */
+  jwksSnapshot?: JwksSnapshot;
   /** Allowed JWS algorithms. Default: every asymmetric algorithm; HMAC and `none` are refused. */
   algorithms?: readonly AsymmetricAlgorithm[];
   /**
-   * Where roles live: a claim path or several. Default `"role"`. Nested paths
-   * (`"realm_access.roles"`) and names with colons (`"cognito:groups"`) work.
+   * Where roles live. Default `"role"`. One path: a dotted string (`"realm_access.roles"`,
+   * `"cognito:groups"`) or an array of segments for names with dots
+   * (`["resource_access", "my.client", "roles"]`). Several paths: an array of segment arrays
+   * (`[["realm_access", "roles"], ["resource_access", "my.client", "roles"]]`).
    */
-  rolesClaim?: ClaimPath | readonly ClaimPath[];
+  rolesClaim?: RolesClaim;
   /** Required `typ` header, e.g. `"at+jwt"` for RFC 9068 access tokens. Default: not checked. */
   typ?: string;
   /** Claims that must be present besides `exp` (always required). */
@@ -71,7 +50,7 @@ export interface IssuerOptions {
   maxTokenAgeSec?: number;
   /** Remote key source tuning (timeouts, caching, cooldown, limits). */
   keySource?: KeySourceOptions;
-  /** Allow a plain-http `jwksUri` on a non-loopback host. Never in production. */
+  /** Allow a plain-http `jwksUri` (or discovery issuer) off loopback. Never in production. */
   allowInsecureJwksUri?: boolean;
 }
 
@@ -85,19 +64,28 @@ export interface TrustedIssuer extends IssuerOptions {
 
 /** Options every form shares. */
 export interface CommonVerifierOptions extends TokenSourceOptions {
-  /** Receives fetch, failure, stale, miss, rotation and rejection events. */
+  /** Receives fetch, failure, stale, miss, rotation, rejection and revocation events. */
   onEvent?: EventListener;
   /**
-   * Cache of verified tokens, so a token seen again skips the signature check. Entries end at
-   * the token's `exp` and are dropped when the key set changes. Default `{ max: 1000 }`;
-   * `false` turns it off.
+   * Where to explain refusals and key outages to the developer (rate-limited, one line per
+   * reason per minute). Default: the console. `false` turns it off.
    */
-  verifiedTokenCache?: { max?: number } | false;
+  logger?: DiagnosticLogger | false;
+  /**
+   * Cache of verified tokens, so a token seen again skips the signature check. Entries end at
+   * the token's `exp`, when the keys pass their max age, and when the key set changes.
+   * Default `{ max: 10000, maxBytes: 64 MiB }`; `false` turns it off.
+   */
+  verifiedTokenCache?: { max?: number; maxBytes?: number } | false;
   /**
    * Revocation check, run on every request after the cache. Return true to refuse the token.
-   * A throw answers 503, never 401.
+   * A throw, or no answer within `revocationTimeoutMs`, answers 503, never 401.
    */
   isRevoked?: (identity: Identity) => boolean | Promise<boolean>;
+  /** A revocation store (in-memory, Redis), consulted on every request; `ready()` loads it. */
+  revocation?: RevocationStore;
+  /** Deadline for `isRevoked` and the revocation store. Default 1000. */
+  revocationTimeoutMs?: number;
 }
 
 /** One issuer: `issuer` and `audience` are required; skipping a check takes an explicit `null`. */
@@ -122,10 +110,19 @@ export type VerifierOptions = SingleIssuerOptions | MultiIssuerOptions;
 /** An issuer's resolved rules. */
 export interface ResolvedIssuer {
   readonly algorithms: readonly string[];
-  readonly rolePaths: readonly ClaimPath[];
+  readonly rolePaths: readonly (readonly string[])[];
   readonly clockToleranceSec: number;
   readonly maxTokenAgeSec: number | undefined;
   readonly keySource: KeySource;
+  /** The key source's lookup as jose's key function, bound once. */
+  readonly resolveKey: KeySource["getKey"];
+  /** Own-property presence checks jose does not make (it reads claims through the prototype). */
+  readonly ownClaims: readonly string[];
+  readonly expected: {
+    readonly issuer: string | readonly string[] | undefined;
+    readonly audience: string | readonly string[] | undefined;
+    readonly typ: string | undefined;
+  };
   /** jose's options for this issuer, built once so the request path only passes them on. */
   readonly jwtVerifyOptions: Readonly<JWTVerifyOptions>;
 }
@@ -136,16 +133,76 @@ export interface ResolvedOptions {
   /** One entry in single-issuer mode (keyed by nothing); keyed by `iss` in multi-issuer mode. */
   readonly single: ResolvedIssuer | undefined;
   readonly byIssuer: ReadonlyMap<string, ResolvedIssuer>;
-  readonly onEvent: EventListener | undefined;
-  readonly verifiedTokenCacheMax: number;
+  /** The user's listener plus the developer diagnostics; what every part reports to. */
+  readonly onEvent: EventListener;
+  readonly diagnostics: Diagnostics;
+  readonly verifiedTokenCache: { readonly max: number; readonly maxBytes: number };
   readonly isRevoked: ((identity: Identity) => boolean | Promise<boolean>) | undefined;
+  readonly revocation: RevocationStore | undefined;
+  readonly revocationTimeoutMs: number;
 }
 
-function fail(message: string): never {
-  throw new ConfigurationError(message);
+/** Who is building a verifier, so a configuration error can name the user's own call. */
+export interface VerifierContext {
+  /** The user's call, e.g. `jwtAuth() from @meishi/express`. */
+  readonly caller: string;
+  /** Option names the caller adds on top of the verifier's own (optional, getToken, …). */
+  readonly adapterKeys: readonly string[];
 }
 
-function checkStringList(name: string, value: unknown): string | string[] | undefined {
+/** Default bounds of the verified-token cache. */
+export const VERIFIED_TOKEN_CACHE_DEFAULTS: Readonly<{ max: number; maxBytes: number }> =
+  Object.freeze({ max: 10_000, maxBytes: 64 * 1024 * 1024 });
+export const DEFAULT_REVOCATION_TIMEOUT_MS = 1_000;
+
+const ISSUER_KEYS = [
+  "jwksUri",
+  "keys",
+  "jwksSnapshot",
+  "algorithms",
+  "rolesClaim",
+  "typ",
+  "requiredClaims",
+  "clockToleranceSec",
+  "maxTokenAgeSec",
+  "keySource",
+  "allowInsecureJwksUri",
+] as const;
+const COMMON_KEYS = [
+  "onEvent",
+  "logger",
+  "verifiedTokenCache",
+  "isRevoked",
+  "revocation",
+  "revocationTimeoutMs",
+  "maxTokenBytes",
+  "allowInsecureQueryToken",
+  "cookieName",
+  "realm",
+] as const;
+const SINGLE_KEYS: readonly string[] = [
+  ...COMMON_KEYS,
+  ...ISSUER_KEYS,
+  "issuer",
+  "audience",
+  "issuers",
+];
+const TRUSTED_ISSUER_KEYS: readonly string[] = [...ISSUER_KEYS, "issuer", "audience"];
+
+type Fail = (message: string) => never;
+
+function checkKnownKeys(
+  fail: Fail,
+  options: object,
+  known: readonly string[],
+  prefix: string,
+): void {
+  for (const name of Object.keys(options)) {
+    if (!known.includes(name)) fail(unknownOptionMessage(`${prefix}${name}`, name, known));
+  }
+}
+
+function checkStringList(fail: Fail, name: string, value: unknown): string | string[] | undefined {
   if (value === null) return undefined;
   if (value === undefined) {
     fail(`${name} is required; pass null to skip the ${name} check on purpose`);
@@ -161,15 +218,7 @@ function checkStringList(name: string, value: unknown): string | string[] | unde
   return fail(`${name} must be a non-empty string, a non-empty array of strings, or null`);
 }
 
-function checkPositive(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
-    fail(`${name} must be a finite number of zero or more`);
-  }
-  return value;
-}
-
-function resolveAlgorithms(value: readonly string[] | undefined): readonly string[] {
+function resolveAlgorithms(fail: Fail, value: readonly string[] | undefined): readonly string[] {
   if (value === undefined) return ASYMMETRIC_ALGORITHMS;
   if (!Array.isArray(value) || value.length === 0) fail("algorithms must be a non-empty array");
   for (const alg of value) {
@@ -181,127 +230,152 @@ function resolveAlgorithms(value: readonly string[] | undefined): readonly strin
   return Object.freeze([...value]);
 }
 
-function resolveKeySourceOptions(options: KeySourceOptions | undefined) {
-  const merged = { ...KEY_SOURCE_DEFAULTS };
-  for (const [name, value] of Object.entries(options ?? {})) {
-    if (!(name in KEY_SOURCE_DEFAULTS)) fail(`keySource.${name} is not an option`);
-    if (value === undefined) continue;
-    (merged as Record<string, number>)[name] = checkPositive(`keySource.${name}`, value, 0);
+function resolveRolePaths(
+  fail: Fail,
+  value: RolesClaim | undefined,
+): readonly (readonly string[])[] {
+  if (value === undefined) return [["role"]];
+  let paths: readonly (string | readonly string[])[];
+  if (typeof value === "string") paths = [value];
+  else if (Array.isArray(value) && value.length > 0 && value.every(Array.isArray)) paths = value;
+  else if (
+    Array.isArray(value) &&
+    value.length > 0 &&
+    value.every((item) => typeof item === "string")
+  ) {
+    paths = [value as readonly string[]];
+  } else {
+    return fail(
+      'rolesClaim is one path ("realm_access.roles" or ["resource_access", "my.client", "roles"]) ' +
+        'or several paths as arrays of segments ([["realm_access", "roles"], ["groups"]])',
+    );
   }
-  if (merged.timeoutMs <= 0) fail("keySource.timeoutMs must be positive");
-  return Object.freeze(merged);
-}
-
-function parseUrl(value: string | URL): URL {
-  try {
-    return new URL(value);
-  } catch {
-    return fail(`jwksUri ${String(value)} is not a URL`);
-  }
-}
-
-function resolveKeySource(
-  options: IssuerOptions,
-  discoveryIssuer: string | undefined,
-  algorithms: readonly string[],
-  onEvent: EventListener | undefined,
-): KeySource {
-  if (options.jwksUri !== undefined && options.keys !== undefined) {
-    fail("give either jwksUri or keys, not both");
-  }
-  const allowInsecureHttp = options.allowInsecureJwksUri === true;
-  const keySourceOptions = resolveKeySourceOptions(options.keySource);
-  const remote = (location: ConstructorParameters<typeof RemoteKeySource>[0]["location"]) => {
-    try {
-      return new RemoteKeySource({
-        location,
-        algorithms,
-        allowInsecureHttp,
-        options: keySourceOptions,
-        onEvent,
-      });
-    } catch (error) {
-      return fail(`cannot use that key location: ${(error as Error).message}`);
-    }
-  };
-  if (options.jwksUri !== undefined) return remote({ jwksUri: parseUrl(options.jwksUri) });
-  if (options.keys !== undefined) {
-    const keys = options.keys;
-    if (typeof keys === "object" && "keys" in keys && Array.isArray(keys.keys)) {
-      // Importing keys is async, so an unusable static set surfaces at ready() or the first
-      // verify, still as a ConfigurationError: a mistake in the setup is never a 401.
-      const parsed = parseKeySet(keys, {
-        algorithms,
-        maxKeys: Number.POSITIVE_INFINITY,
-        onIgnored: () => {},
-      }).catch((error: unknown) => {
-        throw new ConfigurationError(`keys: ${(error as Error).message}`);
-      });
-      return new StaticKeySource(parsed);
-    }
-    try {
-      return new StaticKeySource(keys as KeyObject | string);
-    } catch (error) {
-      return fail(`keys: ${(error as Error).message}`);
-    }
-  }
-  if (discoveryIssuer !== undefined) {
-    parseUrl(discoveryIssuer);
-    return remote({ discoveryIssuer });
-  }
-  return fail("give jwksUri, keys, or a single issuer URL to discover the keys from");
-}
-
-function resolveRolePaths(value: IssuerOptions["rolesClaim"]): readonly ClaimPath[] {
-  if (value === undefined) return ["role"];
-  // A string is one path; an array of strings is several paths unless it is meant as segments,
-  // which users express as an array of arrays.
-  const paths: readonly ClaimPath[] = typeof value === "string" ? [value] : value;
-  if (paths.length === 0) fail("rolesClaim must name at least one claim");
-  return Object.freeze([...paths]);
+  return Object.freeze(
+    paths.map((path) => {
+      const segments = claimPathSegments(path);
+      return typeof segments === "string" ? fail(`rolesClaim: ${segments}`) : segments;
+    }),
+  );
 }
 
 function resolveIssuer(
+  fail: Fail,
   options: IssuerOptions,
   issuer: string | string[] | undefined,
   audience: string | string[] | undefined,
   onEvent: EventListener | undefined,
 ): ResolvedIssuer {
-  const algorithms = resolveAlgorithms(options.algorithms);
+  const algorithms = resolveAlgorithms(fail, options.algorithms);
   const discoveryIssuer = typeof issuer === "string" ? issuer : undefined;
-  const clockToleranceSec = checkPositive("clockToleranceSec", options.clockToleranceSec, 5);
+  const clockToleranceSec = checkNonNegative(
+    fail,
+    "clockToleranceSec",
+    options.clockToleranceSec,
+    5,
+  );
   const maxTokenAgeSec =
     options.maxTokenAgeSec === undefined
       ? undefined
-      : checkPositive("maxTokenAgeSec", options.maxTokenAgeSec, 0);
+      : checkNonNegative(fail, "maxTokenAgeSec", options.maxTokenAgeSec, 0);
+  const requiredClaims = options.requiredClaims ?? [];
+  if (!Array.isArray(requiredClaims) || requiredClaims.some((claim) => typeof claim !== "string")) {
+    fail("requiredClaims must be an array of claim names");
+  }
   const jwtVerifyOptions: JWTVerifyOptions = {
     algorithms: [...algorithms],
     clockTolerance: clockToleranceSec,
-    requiredClaims: ["exp", ...(options.requiredClaims ?? [])],
+    requiredClaims: ["exp", ...requiredClaims],
   };
   if (issuer !== undefined) jwtVerifyOptions.issuer = issuer;
   if (audience !== undefined) jwtVerifyOptions.audience = audience;
   if (options.typ !== undefined) jwtVerifyOptions.typ = options.typ;
   if (maxTokenAgeSec !== undefined) jwtVerifyOptions.maxTokenAge = maxTokenAgeSec;
+  const ownClaims = ["exp", ...requiredClaims];
+  if (issuer !== undefined) ownClaims.push("iss");
+  if (audience !== undefined) ownClaims.push("aud");
+  if (maxTokenAgeSec !== undefined) ownClaims.push("iat");
+  const keySource = buildKeySource(fail, options, discoveryIssuer, algorithms, onEvent);
   return Object.freeze({
     algorithms,
-    rolePaths: resolveRolePaths(options.rolesClaim),
+    rolePaths: resolveRolePaths(fail, options.rolesClaim),
     clockToleranceSec,
     maxTokenAgeSec,
-    keySource: resolveKeySource(options, discoveryIssuer, algorithms, onEvent),
+    keySource,
+    resolveKey: keySource.getKey.bind(keySource),
+    ownClaims: Object.freeze([...new Set(ownClaims)]),
+    expected: Object.freeze({ issuer, audience, typ: options.typ }),
     jwtVerifyOptions: Object.freeze(jwtVerifyOptions),
   });
 }
 
+function resolveCache(fail: Fail, value: unknown): ResolvedOptions["verifiedTokenCache"] {
+  if (value === false) return { max: 0, maxBytes: 0 };
+  if (value !== undefined && (typeof value !== "object" || value === null)) {
+    fail("verifiedTokenCache must be { max, maxBytes } or false");
+  }
+  const cache = (value ?? {}) as { max?: unknown; maxBytes?: unknown };
+  checkKnownKeys(fail, cache, ["max", "maxBytes"], "verifiedTokenCache.");
+  return Object.freeze({
+    max: checkNonNegative(
+      fail,
+      "verifiedTokenCache.max",
+      cache.max,
+      VERIFIED_TOKEN_CACHE_DEFAULTS.max,
+    ),
+    maxBytes: checkNonNegative(
+      fail,
+      "verifiedTokenCache.maxBytes",
+      cache.maxBytes,
+      VERIFIED_TOKEN_CACHE_DEFAULTS.maxBytes,
+    ),
+  });
+}
+
 /** Validates options once, at start-up; the request path never re-checks them. */
-export function resolveOptions(options: VerifierOptions): ResolvedOptions {
-  if (typeof options !== "object" || options === null) fail("options must be an object");
-  const onEvent = options.onEvent;
-  const cache = options.verifiedTokenCache;
-  const verifiedTokenCacheMax =
-    cache === false ? 0 : checkPositive("verifiedTokenCache.max", cache?.max, 1000);
+export function resolveOptions(
+  options: VerifierOptions,
+  context: VerifierContext = { caller: "createVerifier()", adapterKeys: [] },
+): ResolvedOptions {
+  const fail: Fail = (message) => {
+    throw new ConfigurationError(`${context.caller}: ${message}`);
+  };
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    fail("options must be an object: { jwksUri, issuer, audience } (or a JWKS URL string)");
+  }
+  checkKnownKeys(fail, options, [...SINGLE_KEYS, ...context.adapterKeys], "");
+  const userListener = options.onEvent;
+  if (userListener !== undefined && typeof userListener !== "function") {
+    fail("onEvent must be a function");
+  }
+  if (options.isRevoked !== undefined && typeof options.isRevoked !== "function") {
+    fail("isRevoked must be a function (identity) => boolean | Promise<boolean>");
+  }
+  const revocation = options.revocation;
+  if (
+    revocation !== undefined &&
+    (typeof revocation !== "object" ||
+      revocation === null ||
+      typeof revocation.isRevoked !== "function")
+  ) {
+    fail("revocation must be a store with an isRevoked(query) method");
+  }
+  const logger = options.logger;
+  if (
+    logger !== undefined &&
+    logger !== false &&
+    (typeof logger?.warn !== "function" || typeof logger.error !== "function")
+  ) {
+    fail("logger must have warn() and error() methods (console, pino, Fastify's log), or be false");
+  }
+  const diagnostics = new Diagnostics(logger);
+  const onEvent: EventListener = (event) => {
+    if (event.type === "jwks_fetch_failed") {
+      diagnostics.fetchFailed(event.uri, event.reason, event.servingStale, event.error.message);
+    }
+    safeEmit(userListener, event);
+  };
   const tokenSource: TokenSourceOptions = Object.freeze({
-    maxTokenBytes: checkPositive("maxTokenBytes", options.maxTokenBytes, 16 * 1024),
+    maxTokenBytes: checkNonNegative(fail, "maxTokenBytes", options.maxTokenBytes, 16 * 1024),
     allowInsecureQueryToken: options.allowInsecureQueryToken === true,
     ...(options.cookieName === undefined ? {} : { cookieName: options.cookieName }),
     realm: options.realm ?? "api",
@@ -312,7 +386,13 @@ export function resolveOptions(options: VerifierOptions): ResolvedOptions {
     if (!Array.isArray(options.issuers) || options.issuers.length === 0) {
       fail("issuers must be a non-empty array");
     }
-    for (const trusted of options.issuers) {
+    if (options.issuer !== undefined || options.audience !== undefined) {
+      fail("give issuer and audience inside each entry of issuers, not beside it");
+    }
+    for (const [index, trusted] of options.issuers.entries()) {
+      if (typeof trusted !== "object" || trusted === null)
+        fail(`issuers[${index}] must be an object`);
+      checkKnownKeys(fail, trusted, TRUSTED_ISSUER_KEYS, `issuers[${index}].`);
       if (typeof trusted.issuer !== "string" || trusted.issuer === "") {
         fail("each entry of issuers needs an issuer string");
       }
@@ -320,18 +400,20 @@ export function resolveOptions(options: VerifierOptions): ResolvedOptions {
       byIssuer.set(
         trusted.issuer,
         resolveIssuer(
+          fail,
           trusted,
           trusted.issuer,
-          checkStringList("audience", trusted.audience),
+          checkStringList(fail, "audience", trusted.audience),
           onEvent,
         ),
       );
     }
   } else {
     single = resolveIssuer(
+      fail,
       options,
-      checkStringList("issuer", options.issuer),
-      checkStringList("audience", options.audience),
+      checkStringList(fail, "issuer", options.issuer),
+      checkStringList(fail, "audience", options.audience),
       onEvent,
     );
   }
@@ -341,7 +423,15 @@ export function resolveOptions(options: VerifierOptions): ResolvedOptions {
     single,
     byIssuer,
     onEvent,
-    verifiedTokenCacheMax,
+    diagnostics,
+    verifiedTokenCache: resolveCache(fail, options.verifiedTokenCache),
     isRevoked: options.isRevoked,
+    revocation,
+    revocationTimeoutMs: checkNonNegative(
+      fail,
+      "revocationTimeoutMs",
+      options.revocationTimeoutMs,
+      DEFAULT_REVOCATION_TIMEOUT_MS,
+    ),
   });
 }

@@ -1,6 +1,20 @@
-import { InsufficientScopeError, MissingTokenError, type RejectReason } from "./errors.js";
-import { safeEmit } from "./events.js";
-import { type ClaimPath, type Identity, originOf, readClaim, toStringList } from "./identity.js";
+import type { DiagnosticLogger } from "./diagnostics.js";
+import {
+  ConfigurationError,
+  InsufficientScopeError,
+  MissingTokenError,
+  type RefusalDetails,
+  type RejectReason,
+} from "./errors.js";
+import {
+  type ClaimPath,
+  claimPathSegments,
+  type Identity,
+  type IdentityOrigin,
+  originOf,
+  readSegments,
+  toStringList,
+} from "./identity.js";
 
 /**
  * An authorization rule, evaluated against a verified identity. Build rules with
@@ -16,12 +30,71 @@ export interface AuthRule {
   readonly description: string;
   /** True when the identity passes. */
   test(identity: Identity): boolean;
+  /** What was required and what the identity has, for the developer's log. */
+  explain?(identity: Identity, origin: IdentityOrigin | undefined): RefusalDetails;
 }
 
 function requireNames(kind: string, names: readonly string[]): void {
-  if (names.length === 0 || names.some((name) => typeof name !== "string" || name === "")) {
-    throw new TypeError(`${kind} needs at least one non-empty name`);
+  if (names.length === 1 && Array.isArray(names[0])) {
+    const listed = (names[0] as unknown[]).map((name) => JSON.stringify(name)).join(", ");
+    throw new ConfigurationError(
+      `${kind}() takes names as separate arguments, not an array: ${kind}(${listed})`,
+    );
   }
+  if (names.length === 0 || names.some((name) => typeof name !== "string" || name === "")) {
+    throw new ConfigurationError(`${kind}() needs at least one non-empty string`);
+  }
+}
+
+function segmentsOf(kind: string, path: ClaimPath): readonly string[] {
+  const segments = claimPathSegments(path);
+  if (typeof segments === "string") throw new ConfigurationError(`${kind}(): ${segments}`);
+  return segments;
+}
+
+// Claim names where identity providers commonly put roles, for the hint in a refusal's log.
+const ROLE_LIKE_CLAIMS = [
+  "role",
+  "roles",
+  "groups",
+  "permissions",
+  "cognito:groups",
+  "realm_access",
+  "resource_access",
+  "app_roles",
+];
+
+function pathText(path: readonly string[]): string {
+  return path.some((segment) => segment.includes(".")) ? JSON.stringify(path) : path.join(".");
+}
+
+function explainRoles(kind: "any of" | "all of", roles: readonly string[]) {
+  return (identity: Identity, origin: IdentityOrigin | undefined): RefusalDetails => {
+    const paths = origin?.rolePaths ?? [["role"]];
+    const from = paths.map((path) => `"${pathText(path)}"`).join(", ");
+    let message = `roles required (${kind}) ${JSON.stringify(roles)}; roles read from ${from}: `;
+    message += identity.roles.length === 0 ? "none" : JSON.stringify(identity.roles);
+    if (identity.roles.length === 0) {
+      const present = ROLE_LIKE_CLAIMS.filter(
+        (name) => Object.hasOwn(identity.claims, name) && !paths.some((path) => path[0] === name),
+      );
+      if (present.length > 0) {
+        message += `; the token has ${present.map((name) => `"${name}"`).join(", ")} (set rolesClaim)`;
+      }
+    }
+    return { check: "role", expected: roles, actual: identity.roles, message };
+  };
+}
+
+function explainScopes(kind: "any of" | "all of", scopes: readonly string[]) {
+  return (identity: Identity): RefusalDetails => ({
+    check: "scope",
+    expected: scopes,
+    actual: identity.scopes,
+    message: `scopes required (${kind}) ${JSON.stringify(scopes)}; the token has ${
+      identity.scopes.length === 0 ? "none" : JSON.stringify(identity.scopes)
+    }`,
+  });
 }
 
 /** Passes when the identity has at least one of the roles (exact, case-sensitive). */
@@ -32,6 +105,7 @@ export function anyRole(...roles: string[]): AuthRule {
     challengeScopes: [],
     description: "The access token lacks a required role",
     test: (identity) => roles.some((role) => identity.roles.includes(role)),
+    explain: explainRoles("any of", roles),
   };
 }
 
@@ -43,6 +117,7 @@ export function allRoles(...roles: string[]): AuthRule {
     challengeScopes: [],
     description: "The access token lacks a required role",
     test: (identity) => roles.every((role) => identity.roles.includes(role)),
+    explain: explainRoles("all of", roles),
   };
 }
 
@@ -54,6 +129,7 @@ export function allScopes(...scopes: string[]): AuthRule {
     challengeScopes: scopes,
     description: "The access token lacks a required scope",
     test: (identity) => scopes.every((scope) => identity.scopes.includes(scope)),
+    explain: explainScopes("all of", scopes),
   };
 }
 
@@ -65,16 +141,23 @@ export function anyScope(...scopes: string[]): AuthRule {
     challengeScopes: scopes,
     description: "The access token lacks a required scope",
     test: (identity) => scopes.some((scope) => identity.scopes.includes(scope)),
+    explain: explainScopes("any of", scopes),
   };
 }
 
 /** Passes when the claim at `path` is strictly equal to `expected` (a string, number or boolean). */
 export function claimEquals(path: ClaimPath, expected: string | number | boolean): AuthRule {
+  const segments = segmentsOf("claimEquals", path);
   return {
     reason: "claim_check_failed",
     challengeScopes: [],
     description: "The access token does not grant this access",
-    test: (identity) => readClaim(identity.claims, path) === expected,
+    test: (identity) => readSegments(identity.claims, segments) === expected,
+    explain: () => ({
+      check: pathText(segments),
+      expected,
+      message: `claim "${pathText(segments)}" must equal ${JSON.stringify(expected)}`,
+    }),
   };
 }
 
@@ -84,14 +167,20 @@ export function claimEquals(path: ClaimPath, expected: string | number | boolean
  */
 export function claimIncludes(path: ClaimPath, ...expected: string[]): AuthRule {
   requireNames("claimIncludes", expected);
+  const segments = segmentsOf("claimIncludes", path);
   return {
     reason: "claim_check_failed",
     challengeScopes: [],
     description: "The access token does not grant this access",
     test: (identity) => {
-      const values = toStringList(readClaim(identity.claims, path));
+      const values = toStringList(readSegments(identity.claims, segments));
       return expected.every((value) => values.includes(value));
     },
+    explain: () => ({
+      check: pathText(segments),
+      expected,
+      message: `claim "${pathText(segments)}" must include ${JSON.stringify(expected)}`,
+    }),
   };
 }
 
@@ -126,15 +215,17 @@ export type ClaimExpectation =
  * your test for a function (given the claim's value and the identity).
  */
 export function claimMatches(path: ClaimPath, expected: ClaimExpectation): AuthRule {
-  return typeof expected === "function"
-    ? claimSatisfies((identity) => expected(readClaim(identity.claims, path), identity))
-    : claimEquals(path, expected);
+  if (typeof expected !== "function") return claimEquals(path, expected);
+  const segments = segmentsOf("claimMatches", path);
+  return claimSatisfies((identity) => expected(readSegments(identity.claims, segments), identity));
 }
 
 /** Options of {@link authorize}. */
 export interface AuthorizeOptions {
   /** The challenge's `realm`. Default: the realm of the verifier that made the identity, else `"api"`. */
   realm?: string | undefined;
+  /** Where to log the refusal's reason (Fastify's `request.log`). Default: the verifier's logger. */
+  log?: DiagnosticLogger | undefined;
 }
 
 /**
@@ -161,13 +252,9 @@ export function authorize(
         reason: rule.reason,
         description: rule.description,
         scopes: rule.challengeScopes,
+        details: rule.explain?.(identity, origin),
       });
-      safeEmit(origin?.onEvent, {
-        type: "token_rejected",
-        reason: error.reason,
-        status: error.status,
-        error,
-      });
+      origin?.report(error, options.log);
       throw error;
     }
   }

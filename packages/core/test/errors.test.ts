@@ -9,7 +9,6 @@ import {
   isAuthError,
   MissingTokenError,
   ServiceUnavailableError,
-  toAuthError,
 } from "../src/index.js";
 
 describe("errors", () => {
@@ -74,13 +73,24 @@ describe("errors", () => {
     expect(new ConfigurationError("x").name).toBe("ConfigurationError");
   });
 
-  it("toAuthError turns unknown throwables into invalid_token and keeps AuthErrors", () => {
-    const original = new MissingTokenError();
-    expect(toAuthError(original)).toBe(original);
-    const wrapped = toAuthError(new TypeError("weird"));
-    expect(wrapped).toBeInstanceOf(InvalidTokenError);
-    expect(wrapped.reason).toBe("malformed_token");
+  it("isAuthError narrows on code, without instanceof, across copies of the package", () => {
     expect(isAuthError(new Error("plain"))).toBe(false);
+    const foreign = Object.assign(new Error("x"), {
+      code: "temporarily_unavailable",
+      status: 503,
+      reason: "keys_unavailable",
+      headers: {},
+      retryAfterSec: 7,
+    });
+    expect(isAuthError(foreign)).toBe(true);
+    expect(isAuthError(Object.assign(new Error("x"), { ...foreign, code: "ENOENT" }))).toBe(false);
+    const caught: unknown = new ServiceUnavailableError({ retryAfterSec: 9 });
+    // Compiles only because the guard narrows to a union discriminated by `code`.
+    if (isAuthError(caught) && caught.code === "temporarily_unavailable") {
+      expect(caught.retryAfterSec).toBe(9);
+    } else {
+      expect.unreachable("a ServiceUnavailableError is an AuthError with its code");
+    }
   });
 });
 

@@ -107,11 +107,17 @@ describe("findToken (RFC 6750 §2.1)", () => {
     ).toBeUndefined();
   });
 
-  it("refuses a token sent in two places (RFC 6750 §2)", () => {
-    const error = refusal(() =>
+  it("refuses a token sent in two places (RFC 6750 §2); an ambient cookie yields to the header", () => {
+    expect(
       findToken(
         { headers: { authorization: `Bearer ${TOKEN}`, cookie: `session=${TOKEN}` } },
         { cookieName: "session" },
+      ),
+    ).toBe(TOKEN);
+    const error = refusal(() =>
+      findToken(
+        { headers: { authorization: `Bearer ${TOKEN}` }, url: `/x?access_token=${TOKEN}` },
+        { allowInsecureQueryToken: true },
       ),
     );
     expect(error).toBeInstanceOf(InvalidRequestError);

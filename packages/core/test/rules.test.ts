@@ -29,7 +29,7 @@ beforeAll(async () => {
     issuer: issuer.issuer,
     audience: issuer.audience,
     realm: "shop",
-    rolesClaim: ["role", "realm_access.roles"],
+    rolesClaim: [["role"], ["realm_access", "roles"]],
   });
   identity = await verifier.verify(
     await issuer.sign({
@@ -102,9 +102,11 @@ describe("authorization rules", () => {
 });
 
 describe("readClaim", () => {
-  it("reads whole names with dots first, then paths and segment arrays", () => {
-    const claims = { "my.claim": 1, a: { b: { c: 2 } }, x: { "y.z": 3 } };
-    expect(readClaim(claims, "my.claim")).toBe(1);
+  it("splits a string on every dot and takes an array as one path's segments", () => {
+    const claims = { "my.claim": 1, my: { claim: 4 }, a: { b: { c: 2 } }, x: { "y.z": 3 } };
+    // A top-level name with a dot never shadows the nested path it spells.
+    expect(readClaim(claims, "my.claim")).toBe(4);
+    expect(readClaim(claims, ["my.claim"])).toBe(1);
     expect(readClaim(claims, "a.b.c")).toBe(2);
     expect(readClaim(claims, ["x", "y.z"])).toBe(3);
     expect(readClaim(claims, "a.missing.c")).toBeUndefined();

@@ -275,7 +275,12 @@ describe("verify: claims", () => {
 describe("roles and scopes", () => {
   it("keeps a role string whole and reads nested and namespaced paths", async () => {
     const v = verifierFor({
-      rolesClaim: ["role", "realm_access.roles", "cognito:groups", "https://example.com/roles"],
+      rolesClaim: [
+        ["role"],
+        ["realm_access", "roles"],
+        ["cognito:groups"],
+        ["https://example.com/roles"],
+      ],
     });
     const identity = await v.verify(
       await issuer.sign({
