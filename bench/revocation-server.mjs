@@ -17,22 +17,7 @@ const revocation =
     : undefined;
 await revocation?.ready();
 
-// Until the verifier's `revocation` option lands, the list is attached through core's
-// isRevoked hook, which the verifier consults on every request (cache hits included).
-const revocationOption =
-  revocation === undefined
-    ? {}
-    : {
-        isRevoked: (identity) =>
-          revocation.isRevoked({
-            issuer: identity.claims.iss,
-            jti: identity.claims.jti,
-            sub: identity.claims.sub,
-            sid: identity.claims.sid,
-            issuedAt: identity.claims.iat,
-            expiresAt: identity.claims.exp,
-          }),
-      };
+const revocationOption = revocation === undefined ? {} : { revocation };
 const options = {
   jwksUri: env.jwksUri,
   issuer: env.issuer,

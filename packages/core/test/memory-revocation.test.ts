@@ -4,11 +4,9 @@ import {
   ConfigurationError,
   createMemoryRevocationList,
   createVerifier,
-  type Identity,
   InvalidTokenError,
   type MemoryRevocationList,
   type RevocationQuery,
-  type RevocationStore,
 } from "../src/index.js";
 
 const ISS = "https://auth.example.com";
@@ -207,24 +205,12 @@ describe("a memory revocation list behind a verifier", () => {
   });
   afterAll(() => issuer.close());
 
-  function asHook(store: RevocationStore): (identity: Identity) => boolean | Promise<boolean> {
-    return (identity) =>
-      store.isRevoked({
-        issuer: identity.claims.iss,
-        jti: identity.claims.jti,
-        sub: identity.claims.sub,
-        sid: typeof identity.claims.sid === "string" ? identity.claims.sid : undefined,
-        issuedAt: identity.claims.iat,
-        expiresAt: identity.claims.exp ?? 0,
-      });
-  }
-
   async function verifierWith(list: MemoryRevocationList) {
     return createVerifier({
       jwksUri: issuer.jwksUri,
       issuer: issuer.issuer,
       audience: issuer.audience,
-      isRevoked: asHook(list),
+      revocation: list,
     });
   }
 

@@ -126,6 +126,8 @@ export interface RedisRevocationList extends RevocationList {
 export class RevocationsUnavailableError extends Error {
   /** `ERR_MEISHI_REVOCATIONS_STALE` or `ERR_MEISHI_REVOCATIONS_LIST_FULL`. */
   readonly code: "ERR_MEISHI_REVOCATIONS_STALE" | "ERR_MEISHI_REVOCATIONS_LIST_FULL";
+  /** Read by the verifier for its 503's `Retry-After`. */
+  readonly retryAfterSec = 5;
   constructor(
     code: RevocationsUnavailableError["code"],
     message: string,
