@@ -2,7 +2,7 @@
 // process, and what a million revoked jtis cost in memory.
 //
 //   node revocation.mjs [--quick]
-//   env: BENCH_DURATION (s, default 5), BENCH_ROUNDS (default 3), BENCH_CONNECTIONS (default 50),
+//   env: BENCH_DURATION (s, default 3), BENCH_ROUNDS (default 6), BENCH_CONNECTIONS (default 50),
 //        BENCH_REVOCATION_SAMPLES (default 500), BENCH_REVOCATION_ENTRIES (default 1000000),
 //        BENCH_REVOCATION_PRELOAD (default 100000)
 //
@@ -11,6 +11,7 @@ import { fork, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { createServer } from "node:net";
 import { join } from "node:path";
+import { createVerifier } from "@meishi/core";
 import { createRedisRevocationList } from "@meishi/redis";
 import { createTestIssuer } from "@meishi/testing";
 import autocannon from "autocannon";
@@ -29,8 +30,8 @@ import {
 } from "./lib.mjs";
 
 const quick = process.argv.includes("--quick");
-const DURATION = quick ? 1 : Number(process.env.BENCH_DURATION ?? 5);
-const ROUNDS = quick ? 1 : Number(process.env.BENCH_ROUNDS ?? 3);
+const DURATION = quick ? 1 : Number(process.env.BENCH_DURATION ?? 3);
+const ROUNDS = quick ? 1 : Number(process.env.BENCH_ROUNDS ?? 6);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const SAMPLES = quick ? 50 : Number(process.env.BENCH_REVOCATION_SAMPLES ?? 500);
 const ENTRIES = quick ? 100_000 : Number(process.env.BENCH_REVOCATION_ENTRIES ?? 1_000_000);
@@ -157,51 +158,123 @@ async function throughput(env, issuer, redisUrl, ns) {
     },
   ]);
   const samples = new Map(variants.map((v) => [v.label, { rps: [], p50: [], p99: [] }]));
+  /** @type {Map<string, number[]>} with/without ratio of each back-to-back pair */
+  const pairRatios = new Map([
+    ["express", []],
+    ["fastify", []],
+  ]);
+  // Each round runs the two variants of a framework back to back (alternating which goes
+  // first), so that drifting machine load hits both halves of a pair alike.
   for (let round = 0; round < ROUNDS; round += 1) {
-    const order = variants.map((_, i) => variants[(i + round) % variants.length]);
-    for (const variant of order) {
-      const server = forkChild("revocation-server.mjs", {
-        ...env,
-        FRAMEWORK: variant.framework,
-        REVOCATION: variant.revocation,
-        REDIS_URL: redisUrl,
-        REDIS_NS: ns,
-      });
-      const { ready: port } = await server.first;
-      try {
-        if ((await get(port, good)) !== 200)
-          throw new Error(`${variant.label}: good token refused`);
-        const expected = variant.revocation === "redis" ? 401 : 200;
-        if ((await get(port, revoked)) !== expected) {
-          throw new Error(`${variant.label}: revoked token did not answer ${expected}`);
-        }
-        const run = (duration) =>
-          autocannon({
-            url: `http://127.0.0.1:${port}/me`,
-            connections: CONNECTIONS,
-            pipelining: 1,
-            duration,
-            headers: { authorization: `Bearer ${good}` },
-          });
-        await run(WARMUP);
-        const result = await run(DURATION);
-        const s = samples.get(variant.label);
-        s.rps.push(result.requests.average);
-        s.p50.push(result.latency.p50);
-        s.p99.push(result.latency.p99);
-        console.log(
-          `  round ${round + 1}/${ROUNDS} ${variant.label.padEnd(60)} ${fmt(result.requests.average).padStart(8)} req/s` +
-            (result.non2xx > 0 ? `  non-2xx ${result.non2xx}` : ""),
-        );
-      } finally {
-        await server.stop();
+    for (const framework of ["express", "fastify"]) {
+      const pair = variants.filter((v) => v.framework === framework);
+      if (round % 2 === 1) pair.reverse();
+      const rps = {};
+      for (const variant of pair) {
+        rps[variant.revocation] = await measureVariant(variant, round);
       }
+      pairRatios.get(framework).push(rps.redis / rps.off);
+    }
+  }
+
+  /** @param {{ framework: string, revocation: string, label: string }} variant */
+  async function measureVariant(variant, round) {
+    const server = forkChild("revocation-server.mjs", {
+      ...env,
+      FRAMEWORK: variant.framework,
+      REVOCATION: variant.revocation,
+      REDIS_URL: redisUrl,
+      REDIS_NS: ns,
+    });
+    const { ready: port } = await server.first;
+    try {
+      if ((await get(port, good)) !== 200) throw new Error(`${variant.label}: good token refused`);
+      const expected = variant.revocation === "redis" ? 401 : 200;
+      if ((await get(port, revoked)) !== expected) {
+        throw new Error(`${variant.label}: revoked token did not answer ${expected}`);
+      }
+      const run = (duration) =>
+        autocannon({
+          url: `http://127.0.0.1:${port}/me`,
+          connections: CONNECTIONS,
+          pipelining: 1,
+          duration,
+          headers: { authorization: `Bearer ${good}` },
+        });
+      await run(WARMUP);
+      const result = await run(DURATION);
+      const s = samples.get(variant.label);
+      s.rps.push(result.requests.average);
+      s.p50.push(result.latency.p50);
+      s.p99.push(result.latency.p99);
+      console.log(
+        `  round ${round + 1}/${ROUNDS} ${variant.label.padEnd(60)} ${fmt(result.requests.average).padStart(8)} req/s` +
+          (result.non2xx > 0 ? `  non-2xx ${result.non2xx}` : ""),
+      );
+      return result.requests.average;
+    } finally {
+      await server.stop();
     }
   }
   return variants.map((v) => {
     const s = samples.get(v.label);
-    return { ...v, rps: median(s.rps), p50: median(s.p50), p99: median(s.p99), perRound: s.rps };
+    return {
+      ...v,
+      rps: median(s.rps),
+      p50: median(s.p50),
+      p99: median(s.p99),
+      perRound: s.rps,
+      pairRatio: v.revocation === "redis" ? median(pairRatios.get(v.framework)) : undefined,
+      pairRatios: v.revocation === "redis" ? pairRatios.get(v.framework) : undefined,
+    };
   });
+}
+
+/**
+ * `verifier.verify(token)` for one cached token, with and without the list, in this process:
+ * sequential awaited calls, short interleaved rounds; the difference is the per-request cost.
+ */
+async function verifyCost(env, issuer, redisUrl, ns) {
+  const list = createRedisRevocationList({ redis: redisUrl, namespace: ns });
+  await list.ready();
+  const base = { jwksUri: env.JWKS_URI, issuer: env.ISSUER, audience: env.AUDIENCE };
+  const variants = [
+    { name: "without", verifier: createVerifier(base) },
+    { name: "with", verifier: createVerifier({ ...base, revocation: list }) },
+  ];
+  const token = await issuer.sign({ jti: randomUUID() }, { expiresInSec: 3600 });
+  for (const v of variants) await v.verifier.verify(token);
+  const rounds = quick ? 3 : 15;
+  const ms = 300;
+  const ops = new Map(variants.map((v) => [v.name, []]));
+  for (let round = 0; round < rounds; round += 1) {
+    const order = round % 2 === 0 ? variants : [...variants].reverse();
+    for (const v of order) {
+      let n = 0;
+      const end = performance.now() + ms;
+      while (performance.now() < end) {
+        for (let i = 0; i < 100; i += 1) await v.verifier.verify(token);
+        n += 100;
+      }
+      ops.get(v.name).push(n / (ms / 1000));
+    }
+  }
+  const query = {
+    issuer: env.ISSUER,
+    jti: "not-revoked",
+    sub: "someone",
+    sid: undefined,
+    issuedAt: Math.floor(Date.now() / 1000),
+    expiresAt: Math.floor(Date.now() / 1000) + 60,
+  };
+  const lookups = 200_000;
+  const started = performance.now();
+  for (let i = 0; i < lookups; i += 1) list.isRevoked(query);
+  const lookupNs = ((performance.now() - started) * 1e6) / lookups;
+  await list.close();
+  const without = median(ops.get("without"));
+  const withList = median(ops.get("with"));
+  return { without, with: withList, lookupNs, entries: PRELOAD + 1 };
 }
 
 async function propagation(env, issuer, redisUrl, ns) {
@@ -307,10 +380,14 @@ async function main() {
   const prop = await propagation(env, issuer, redisUrl, ns);
   console.log(`  p50 ${fmt(prop.p50, 2)} ms, p99 ${fmt(prop.p99, 2)} ms`);
 
+  console.log("verify cost: verifier.verify() with and without the list, in process");
+  const cost = await verifyCost(env, issuer, redisUrl, ns);
+  console.log(`  ${fmt(cost.without)} → ${fmt(cost.with)} verifies/s`);
+
   console.log(`throughput: ${ROUNDS} round(s) × ${DURATION} s, ${CONNECTIONS} connections`);
   const rows = await throughput(env, issuer, redisUrl, ns);
 
-  const markdown = report({ rows, prop, mem, startedAt, loadAtStart, version });
+  const markdown = report({ rows, prop, mem, cost, startedAt, loadAtStart, version });
   console.log(`\n${markdown}`);
   const { jsonPath, mdPath } = writeResults(
     `revocation-${today()}${quick ? "-quick" : ""}`,
@@ -334,16 +411,18 @@ async function main() {
         medianP50Ms: r.p50,
         medianP99Ms: r.p99,
         rpsPerRound: r.perRound.map(Math.round),
+        pairRatios: r.pairRatios ?? null,
       })),
       propagation: prop,
       memory: mem,
+      verifyCost: cost,
     },
     markdown,
   );
   console.log(`\nwrote ${jsonPath}\nwrote ${mdPath}`);
 }
 
-function report({ rows, prop, mem, startedAt, loadAtStart, version }) {
+function report({ rows, prop, mem, cost, startedAt, loadAtStart, version }) {
   const m = machine();
   const perEntry = ((mem.after.rssMiB - mem.before.rssMiB) * 2 ** 20) / mem.entries;
   const throughputRows = rows.map((r) => {
@@ -354,6 +433,7 @@ function report({ rows, prop, mem, startedAt, loadAtStart, version }) {
       fmt(r.p50),
       fmt(r.p99),
       r === base ? "—" : `${fmt((100 * r.rps) / base.rps, 1)} %`,
+      r.pairRatio === undefined ? "—" : `${fmt(100 * r.pairRatio, 1)} %`,
     ];
   });
   return [
@@ -362,17 +442,39 @@ function report({ rows, prop, mem, startedAt, loadAtStart, version }) {
     `Command: \`${commandLine()}\` — redis-server ${version} on loopback (persistence off). ` +
       `Node ${m.node}, ${m.cores} × ${m.cpu}; load average ${loadAtStart[0]} at start, ${m.loadavg[0]} at end.`,
     "",
-    `**Throughput** (${ROUNDS} round(s) × ${DURATION} s after a ${WARMUP} s warm-up, ${CONNECTIONS} connections, ` +
+    `**Throughput** (${ROUNDS} round(s) × ${DURATION} s per variant after a ${WARMUP} s warm-up, ${CONNECTIONS} connections, ` +
       "the same valid RS256 token on every request, so the verified-token cache answers and the revocation " +
       "lookup is most of what differs; medians over rounds):",
     "",
-    table(["variant", "req/s", "p50 ms", "p99 ms", "vs without"], throughputRows, [
-      "l",
-      "r",
-      "r",
-      "r",
-      "r",
-    ]),
+    table(
+      [
+        "variant",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "vs without (medians)",
+        "vs without (median of pairs)",
+      ],
+      throughputRows,
+      ["l", "r", "r", "r", "r", "r"],
+    ),
+    "",
+    "`median of pairs`: each round measures the two variants of a framework back to back; this is the median of their ratios, the figure least moved by other load on the machine.",
+    "",
+    `**Per-request cost, in process** (\`verifier.verify(token)\` for one cached token, sequential awaited calls, ` +
+      `interleaved 300 ms rounds, medians; the list holds ${fmt(cost.entries)} revoked jtis):`,
+    "",
+    table(
+      ["measure", "value"],
+      [
+        ["verifies/s without the list", fmt(cost.without)],
+        ["verifies/s with the Redis list", fmt(cost.with)],
+        ["with / without", `${fmt((100 * cost.with) / cost.without, 1)} %`],
+        ["added per request", `${fmt(1e9 / cost.with - 1e9 / cost.without)} ns`],
+        ["one `isRevoked` lookup (not revoked)", `${fmt(cost.lookupNs)} ns`],
+      ],
+      ["l", "r"],
+    ),
     "",
     `**Propagation** (${prop.samples} measurements: ${SAMPLES} revocations × 2 listening processes): ` +
       "time from calling `revokeToken` in one process to another process's local copy refusing the jti.",
