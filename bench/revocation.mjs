@@ -1,7 +1,7 @@
 // Revocation over Redis: what it costs per request, how fast a revocation reaches another
 // process, and what a million revoked jtis cost in memory.
 //
-//   node revocation.mjs [--quick]
+//   node revocation.mjs [--quick] [--only=memory,cost,propagation,throughput]
 //   env: BENCH_DURATION (s, default 3), BENCH_ROUNDS (default 6), BENCH_CONNECTIONS (default 50),
 //        BENCH_REVOCATION_SAMPLES (default 500), BENCH_REVOCATION_ENTRIES (default 1000000),
 //        BENCH_REVOCATION_PRELOAD (default 100000)
@@ -30,6 +30,12 @@ import {
 } from "./lib.mjs";
 
 const quick = process.argv.includes("--quick");
+// --only=memory,cost,propagation,throughput runs those parts only (and writes no result files).
+const only = process.argv
+  .find((a) => a.startsWith("--only="))
+  ?.slice("--only=".length)
+  .split(",");
+const part = (name) => only === undefined || only.includes(name);
 const DURATION = quick ? 1 : Number(process.env.BENCH_DURATION ?? 3);
 const ROUNDS = quick ? 1 : Number(process.env.BENCH_ROUNDS ?? 6);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -368,24 +374,39 @@ async function main() {
     AUDIENCE: String(issuer.audience),
   };
 
-  console.log(`memory: ${fmt(ENTRIES)} revoked jtis in one local copy`);
-  const mem = await memory(redis, redisUrl, issuer.issuer);
-  console.log(
-    `  RSS ${fmt(mem.before.rssMiB, 1)} → ${fmt(mem.after.rssMiB, 1)} MiB, load ${fmt(mem.loadMs)} ms`,
-  );
+  const results = {};
+  if (part("memory")) {
+    console.log(`memory: ${fmt(ENTRIES)} revoked jtis in one local copy`);
+    const mem = await memory(redis, redisUrl, issuer.issuer);
+    console.log(
+      `  RSS ${fmt(mem.before.rssMiB, 1)} → ${fmt(mem.after.rssMiB, 1)} MiB, ` +
+        `heap ${fmt(mem.before.heapMiB, 1)} → ${fmt(mem.after.heapMiB, 1)} MiB, load ${fmt(mem.loadMs)} ms, ` +
+        `${fmt(mem.lookupsPerSec)} lookups/s`,
+    );
+    results.mem = mem;
+  }
 
   const ns = `bench-${randomUUID()}`;
   await preload(redis, ns, issuer.issuer, PRELOAD);
-  console.log(`propagation: ${SAMPLES} revocations, 2 listening processes + 1 API`);
-  const prop = await propagation(env, issuer, redisUrl, ns);
-  console.log(`  p50 ${fmt(prop.p50, 2)} ms, p99 ${fmt(prop.p99, 2)} ms`);
-
-  console.log("verify cost: verifier.verify() with and without the list, in process");
-  const cost = await verifyCost(env, issuer, redisUrl, ns);
-  console.log(`  ${fmt(cost.without)} → ${fmt(cost.with)} verifies/s`);
-
-  console.log(`throughput: ${ROUNDS} round(s) × ${DURATION} s, ${CONNECTIONS} connections`);
-  const rows = await throughput(env, issuer, redisUrl, ns);
+  if (part("propagation")) {
+    console.log(`propagation: ${SAMPLES} revocations, 2 listening processes + 1 API`);
+    results.prop = await propagation(env, issuer, redisUrl, ns);
+    console.log(`  p50 ${fmt(results.prop.p50, 2)} ms, p99 ${fmt(results.prop.p99, 2)} ms`);
+  }
+  if (part("cost")) {
+    console.log("verify cost: verifier.verify() with and without the list, in process");
+    results.cost = await verifyCost(env, issuer, redisUrl, ns);
+    console.log(
+      `  ${fmt(results.cost.without)} → ${fmt(results.cost.with)} verifies/s, ` +
+        `lookup ${fmt(results.cost.lookupNs)} ns`,
+    );
+  }
+  if (part("throughput")) {
+    console.log(`throughput: ${ROUNDS} round(s) × ${DURATION} s, ${CONNECTIONS} connections`);
+    results.rows = await throughput(env, issuer, redisUrl, ns);
+  }
+  if (only !== undefined) return;
+  const { rows, prop, mem, cost } = results;
 
   const markdown = report({ rows, prop, mem, cost, startedAt, loadAtStart, version });
   console.log(`\n${markdown}`);

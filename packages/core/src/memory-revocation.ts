@@ -45,7 +45,7 @@ export interface RevocationListSize {
 export interface MemoryRevocationList extends RevocationList {
   /** Answers synchronously, from memory. */
   isRevoked(query: RevocationQuery): boolean;
-  /** Live entries by kind (expired ones are purged first). */
+  /** Entries by kind; expired ones are purged first (at most once a second). */
   size(): RevocationListSize;
 }
 
@@ -91,20 +91,63 @@ class FullError extends RangeError {
   readonly code = "ERR_MEISHI_REVOCATION_LIST_FULL";
 }
 
-// A key per (issuer, value) without delimiter ambiguity: the issuer's length comes first.
-function pairKey(issuer: string, value: string): string {
-  return `${issuer.length}:${issuer}${value}`;
+type CacheOptions = LRUCache.Options<string, number, unknown>;
+
+/**
+ * Entries of one kind, one lru-cache per issuer. Keying by the bare `jti` / `sub` / `sid`
+ * inside its issuer's cache means a lookup hashes strings taken straight from the verified
+ * claims (V8 keeps a string's hash, so a cached identity costs no rehash) and builds no
+ * composite key, and no entry stores its issuer again.
+ */
+class PerIssuer {
+  readonly #byIssuer = new Map<string, LRUCache<string, number>>();
+  readonly #options: CacheOptions;
+  size = 0;
+
+  constructor(options: CacheOptions) {
+    this.#options = options;
+  }
+
+  /** The stored value, even if past its TTL: callers compare times themselves. */
+  peek(issuer: string, key: string): number | undefined {
+    return this.#byIssuer.get(issuer)?.peek(key, { allowStale: true });
+  }
+
+  has(issuer: string, key: string, now: number, liveUntil: (value: number) => number): boolean {
+    const value = this.peek(issuer, key);
+    return value !== undefined && now < liveUntil(value);
+  }
+
+  set(issuer: string, key: string, value: number, ttl: number): void {
+    let cache = this.#byIssuer.get(issuer);
+    if (cache === undefined) {
+      cache = new LRUCache<string, number>(this.#options);
+      this.#byIssuer.set(issuer, cache);
+    }
+    const before = cache.size;
+    cache.set(key, value, { ttl });
+    this.size += cache.size - before;
+  }
+
+  purge(): void {
+    let size = 0;
+    for (const [issuer, cache] of this.#byIssuer) {
+      cache.purgeStale();
+      if (cache.size === 0) this.#byIssuer.delete(issuer);
+      size += cache.size;
+    }
+    this.size = size;
+  }
 }
 
 class MemoryList implements MemoryRevocationList {
   readonly #max: number;
   readonly #toleranceMs: number;
   readonly #lifetimeMs: number;
-  // Each value is the time (epoch ms) until which the entry matters; subjects and issuers keep
-  // the cut-off itself in `cutoffs`.
-  readonly #tokens: LRUCache<string, number>;
-  readonly #subjects: LRUCache<string, number>;
-  readonly #sessions: LRUCache<string, number>;
+  // Tokens and sessions hold the time (epoch ms) their entry ends; subjects hold the cut-off.
+  readonly #tokens: PerIssuer;
+  readonly #subjects: PerIssuer;
+  readonly #sessions: PerIssuer;
   readonly #issuers = new Map<string, number>();
   #lastPurge = 0;
 
@@ -120,7 +163,8 @@ class MemoryList implements MemoryRevocationList {
       ) * 1000;
     // `maxSize` with a size of 1 per entry bounds the count like `max` would, but lets the
     // cache grow its arrays as needed instead of allocating them for `max` entries up front.
-    const cacheOptions = {
+    // The total over all caches is bounded by `#max` in `#remember`.
+    const cacheOptions: CacheOptions = {
       maxSize: this.#max,
       sizeCalculation: () => 1,
       ttlAutopurge: false,
@@ -128,23 +172,19 @@ class MemoryList implements MemoryRevocationList {
       // Read the clock on every check: an expiry is a security decision, not a hint.
       ttlResolution: 0,
     };
-    this.#tokens = new LRUCache<string, number>(cacheOptions);
-    this.#subjects = new LRUCache<string, number>(cacheOptions);
-    this.#sessions = new LRUCache<string, number>(cacheOptions);
+    this.#tokens = new PerIssuer(cacheOptions);
+    this.#subjects = new PerIssuer(cacheOptions);
+    this.#sessions = new PerIssuer(cacheOptions);
   }
 
   isRevoked(query: RevocationQuery): boolean {
     const issuer = query.issuer ?? "";
     const now = Date.now();
-    if (query.jti !== undefined && this.#live(this.#tokens, pairKey(issuer, query.jti), now)) {
-      return true;
-    }
-    if (query.sid !== undefined && this.#live(this.#sessions, pairKey(issuer, query.sid), now)) {
-      return true;
-    }
+    if (query.jti !== undefined && this.#tokens.has(issuer, query.jti, now, same)) return true;
+    if (query.sid !== undefined && this.#sessions.has(issuer, query.sid, now, same)) return true;
     if (this.#issuers.size > 0 && this.#cutBy(this.#issuers.get(issuer), query, now)) return true;
     if (query.sub !== undefined && this.#subjects.size > 0) {
-      return this.#cutBy(this.#subjects.peek(pairKey(issuer, query.sub)), query, now);
+      return this.#cutBy(this.#subjects.peek(issuer, query.sub), query, now);
     }
     return false;
   }
@@ -153,25 +193,27 @@ class MemoryList implements MemoryRevocationList {
     const issuer = requireText(entry.issuer, "issuer");
     const jti = requireText(entry.jti, "jti");
     const until = requireTime(entry.expiresAt, "expiresAt") * 1000 + this.#toleranceMs;
-    this.#remember(this.#tokens, pairKey(issuer, jti), until, until);
+    this.#remember(this.#tokens, issuer, jti, until, until);
   }
 
   async revokeSession(entry: SessionRevocation): Promise<void> {
     const issuer = requireText(entry.issuer, "issuer");
     const sid = requireText(entry.sid, "sid");
     const until = requireTime(entry.expiresAt, "expiresAt") * 1000 + this.#toleranceMs;
-    this.#remember(this.#sessions, pairKey(issuer, sid), until, until);
+    this.#remember(this.#sessions, issuer, sid, until, until);
   }
 
   async revokeSubject(entry: SubjectRevocation): Promise<void> {
     const issuer = requireText(entry.issuer, "issuer");
     const sub = requireText(entry.sub, "sub");
     const cutoff = this.#cutoffMs(entry.issuedBefore);
-    const key = pairKey(issuer, sub);
-    // Cut-offs only move forward: an older one arriving late must not shorten a newer one.
-    const current = this.#subjects.peek(key);
-    if (current !== undefined && current >= cutoff) return;
-    this.#remember(this.#subjects, key, cutoff, cutoff + this.#lifetimeMs + this.#toleranceMs);
+    this.#remember(
+      this.#subjects,
+      issuer,
+      sub,
+      cutoff,
+      cutoff + this.#lifetimeMs + this.#toleranceMs,
+    );
   }
 
   async revokeIssuer(entry: IssuerRevocation): Promise<void> {
@@ -182,7 +224,7 @@ class MemoryList implements MemoryRevocationList {
   }
 
   size(): RevocationListSize {
-    this.#purge(Date.now());
+    this.#purge(Date.now(), false);
     return {
       tokens: this.#tokens.size,
       subjects: this.#subjects.size,
@@ -197,12 +239,6 @@ class MemoryList implements MemoryRevocationList {
       : requireTime(issuedBefore, "issuedBefore") * 1000;
   }
 
-  #live(cache: LRUCache<string, number>, key: string, now: number): boolean {
-    // `peek`, not `get`: a lookup must not reorder the cache on the hot path.
-    const until = cache.peek(key);
-    return until !== undefined && now < until;
-  }
-
   #cutBy(cutoffMs: number | undefined, query: RevocationQuery, now: number): boolean {
     if (cutoffMs === undefined) return false;
     // Forgotten once every token it could refuse has expired (see maxTokenLifetimeSec).
@@ -212,12 +248,16 @@ class MemoryList implements MemoryRevocationList {
     return query.issuedAt * 1000 < cutoffMs;
   }
 
-  #remember(cache: LRUCache<string, number>, key: string, value: number, untilMs: number): void {
+  #remember(entries: PerIssuer, issuer: string, key: string, value: number, untilMs: number): void {
     const now = Date.now();
     const ttl = Math.ceil(untilMs - now);
     if (ttl <= 0) return;
-    if (!cache.has(key) && this.#count() >= this.#max) {
-      this.#purge(now);
+    const current = entries.peek(issuer, key);
+    // Remember the latest: a token revoked twice keeps the later `exp`, a cut-off only moves
+    // forward, so an older write arriving late never shortens a newer one.
+    if (current !== undefined && current >= value) return;
+    if (current === undefined && this.#count() >= this.#max) {
+      this.#purge(now, false);
       if (this.#count() >= this.#max) {
         throw new FullError(
           `meishi: the revocation list holds ${this.#max} live entries (its max); ` +
@@ -225,28 +265,27 @@ class MemoryList implements MemoryRevocationList {
         );
       }
     }
-    const current = cache.peek(key);
-    // Remember the longest: a token revoked twice with different `exp` keeps the later one.
-    if (current !== undefined && current >= value) return;
-    cache.set(key, value, { ttl });
+    entries.set(issuer, key, value, ttl);
   }
 
   #count(): number {
     return this.#tokens.size + this.#subjects.size + this.#sessions.size;
   }
 
-  #purge(now: number): void {
-    // A full purge walks every entry; at most once a second however hard writes press.
-    if (now - this.#lastPurge < 1000) return;
+  #purge(now: number, always: boolean): void {
+    // A full purge walks every entry: when writes press on a full list, at most once a second.
+    if (!always && now - this.#lastPurge < 1000) return;
     this.#lastPurge = now;
-    this.#tokens.purgeStale();
-    this.#subjects.purgeStale();
-    this.#sessions.purgeStale();
+    this.#tokens.purge();
+    this.#subjects.purge();
+    this.#sessions.purge();
     for (const [issuer, cutoff] of this.#issuers) {
       if (now >= cutoff + this.#lifetimeMs + this.#toleranceMs) this.#issuers.delete(issuer);
     }
   }
 }
+
+const same = (value: number): number => value;
 
 /**
  * Creates an in-memory revocation list for one process (and for tests). Nothing leaves the

@@ -66,7 +66,8 @@ export function parseChange(message: string): Change | undefined {
 }
 
 /**
- * Adds or raises one entry, drops expired ones, extends the key's TTL to cover the entry,
+ * Adds or raises one entry, drops expired ones (score at or below the drop line, as the local
+ * copy forgets an entry at its end), extends the key's TTL to cover the entry,
  * bumps the sequence number and publishes the change, all atomically.
  * KEYS: zset, seq. ARGV: member, score, drop-below score, keep-seconds, channel, kind.
  */
@@ -75,7 +76,7 @@ local current = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if (not current) or tonumber(current) < tonumber(ARGV[2]) then
   redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
 local keep = tonumber(ARGV[4])
 if redis.call('TTL', KEYS[1]) < keep then redis.call('EXPIRE', KEYS[1], keep) end
 local seq = redis.call('INCR', KEYS[2])
