@@ -68,6 +68,12 @@ export interface RedisRevocationListOptions {
    */
   redis: RedisConnectionOption;
   /**
+   * Where to subscribe to changes, if not `redis`: for example a replica, to take the fan-out
+   * off the primary (Redis replicates `PUBLISH`, in order with the writes). Writes, loads and
+   * the heartbeat still go to `redis`, which must be the primary. Default: `redis`.
+   */
+  subscriberRedis?: RedisConnectionOption;
+  /**
    * Prefix of every key and channel, used as the Cluster hash tag: `{namespace}:tokens` etc.
    * Default `"meishi:revocation"`.
    */
@@ -274,7 +280,7 @@ class RedisList implements RedisRevocationList {
     this.#firstLoad = { promise, resolve };
 
     this.#commands = openConnection(options.redis);
-    this.#subscriber = openConnection(options.redis);
+    this.#subscriber = openConnection(options.subscriberRedis ?? options.redis);
     this.#watch(this.#commands, "commands");
     this.#watch(this.#subscriber, "subscriber");
     this.#subscriber.on("message", (channel: string, message: string) => {

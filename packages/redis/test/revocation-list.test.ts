@@ -322,6 +322,37 @@ describe("entries in Redis and in each process", () => {
   });
 });
 
+describe("with a replica", () => {
+  it("follows changes through a subscriber on a replica", async () => {
+    const replica = await startRedisServer(["--replicaof", "127.0.0.1", String(redis.port)]);
+    cleanups.push(() => replica.stop());
+    const probe = new Redis(replica.url);
+    cleanups.push(() => probe.disconnect());
+    expect(
+      await eventually(async () => /master_link_status:up/.test(await probe.info("replication"))),
+    ).toBe(true);
+    const ns = namespace();
+    const events: RedisRevocationEvent[] = [];
+    const follower = await openList({
+      namespace: ns,
+      subscriberRedis: replica.url,
+      heartbeatIntervalMs: 100,
+      onEvent: (e) => events.push(e),
+    });
+    // The follower listens on the replica, not on the primary the writer uses.
+    expect(await probe.pubsub("NUMSUB", `{${ns}}:events`)).toEqual([`{${ns}}:events`, 1]);
+    expect(await admin.pubsub("NUMSUB", `{${ns}}:events`)).toEqual([`{${ns}}:events`, 0]);
+    const writer = await openList({ namespace: ns });
+    const token = await issuer.sign({ jti: randomUUID() });
+    await writer.revokeToken(queryOf(token));
+    expect(await eventually(() => follower.isRevoked(queryFor(token)))).toBe(true);
+    // Heartbeats published on the primary come back through the replica: the copy stays fresh.
+    const before = follower.status().freshAsOf ?? 0;
+    expect(await eventually(() => (follower.status().freshAsOf ?? 0) > before + 200)).toBe(true);
+    expect(events.filter((e) => e.type === "revocations_resynced")).toHaveLength(1);
+  });
+});
+
 describe("Redis down, and back", () => {
   async function ownRedis(): Promise<TestRedisServer> {
     const own = await startRedisServer();
