@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { RevocationQuery } from "@meishi/core";
 import { createTestIssuer, type TestIssuer } from "@meishi/testing";
-import { Redis } from "ioredis";
+import { Cluster, Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   createRedisRevocationList,
@@ -13,6 +13,7 @@ import {
 import { type ApiProcess, eventually, startApiProcess } from "./helpers/api-process.js";
 import {
   startCuttableLink,
+  startRedisCluster,
   startRedisServer,
   type TestRedisServer,
 } from "./helpers/redis-server.js";
@@ -350,6 +351,41 @@ describe("with a replica", () => {
     const before = follower.status().freshAsOf ?? 0;
     expect(await eventually(() => (follower.status().freshAsOf ?? 0) > before + 200)).toBe(true);
     expect(events.filter((e) => e.type === "revocations_resynced")).toHaveLength(1);
+  });
+});
+
+describe("with a Redis Cluster", () => {
+  it("keeps one slot for the deny-list and propagates across nodes", async () => {
+    const cluster = await startRedisCluster(3);
+    cleanups.push(() => cluster.stop());
+    const nodes = cluster.ports.map((port) => ({ host: "127.0.0.1", port }));
+    const connect = () => new Cluster(nodes, { enableOfflineQueue: false });
+    const probe = new Redis(cluster.ports[0] ?? 0, "127.0.0.1");
+    cleanups.push(() => probe.disconnect());
+    expect(
+      await eventually(async () => /cluster_state:ok/.test(String(await probe.cluster("INFO")))),
+    ).toBe(true);
+    const ns = namespace();
+    const slots = await Promise.all(
+      ["tokens", "sessions", "subjects", "issuers", "seq", "events"].map((name) =>
+        probe.cluster("KEYSLOT", `{${ns}}:${name}`),
+      ),
+    );
+    expect(new Set(slots).size).toBe(1);
+
+    const [writer, reader] = await Promise.all([
+      openList({ namespace: ns, redis: connect, heartbeatIntervalMs: 100 }),
+      openList({ namespace: ns, redis: connect, heartbeatIntervalMs: 100 }),
+    ]);
+    const token = await issuer.sign({ jti: randomUUID(), sub: "cluster-user" });
+    await writer.revokeToken(queryOf(token));
+    await writer.revokeSubject({ issuer: issuer.issuer, sub: "someone-else" });
+    expect(await eventually(() => reader.isRevoked(queryFor(token)))).toBe(true);
+    expect(await eventually(() => reader.status().seq === 2)).toBe(true);
+    const before = reader.status().freshAsOf ?? 0;
+    expect(await eventually(() => (reader.status().freshAsOf ?? 0) > before + 200)).toBe(true);
+    const late = await openList({ namespace: ns, redis: connect });
+    expect(late.isRevoked(queryFor(token))).toBe(true);
   });
 });
 

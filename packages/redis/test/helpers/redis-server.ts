@@ -159,3 +159,58 @@ export async function startCuttableLink(targetPort: number): Promise<CuttableLin
 function createConnectionTo(port: number): Socket {
   return connect(port, "127.0.0.1");
 }
+
+/** A local Redis Cluster of `nodes` primaries (no replicas), persistence off. */
+export interface TestRedisCluster {
+  readonly ports: readonly number[];
+  stop(): Promise<void>;
+}
+
+export async function startRedisCluster(nodes = 3): Promise<TestRedisCluster> {
+  const { mkdtemp, rm } = await import("node:fs/promises");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const dir = await mkdtemp(join(tmpdir(), "meishi-redis-cluster-"));
+  const servers: TestRedisServer[] = [];
+  for (let i = 0; i < nodes; i += 1) {
+    servers.push(
+      await startRedisServer([
+        "--cluster-enabled",
+        "yes",
+        "--cluster-config-file",
+        join(dir, `nodes-${i}.conf`),
+        "--dir",
+        dir,
+      ]),
+    );
+  }
+  const create = spawn(
+    "redis-cli",
+    [
+      "--cluster",
+      "create",
+      ...servers.map((s) => `127.0.0.1:${s.port}`),
+      "--cluster-replicas",
+      "0",
+      "--cluster-yes",
+    ],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let output = "";
+  create.stdout?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  create.stderr?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const code = await new Promise<number | null>((resolve) => create.once("exit", resolve));
+  const stop = async () => {
+    await Promise.all(servers.map((s) => s.stop()));
+    await rm(dir, { recursive: true, force: true });
+  };
+  if (code !== 0) {
+    await stop();
+    throw new Error(`redis-cli --cluster create failed:\n${output}`);
+  }
+  return { ports: servers.map((s) => s.port), stop };
+}
