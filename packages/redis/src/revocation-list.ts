@@ -254,6 +254,9 @@ class RedisList implements RedisRevocationList {
     this.#toleranceSec = options.clockToleranceSec ?? DEFAULTS.clockToleranceSec;
     this.#lifetimeSec = options.maxTokenLifetimeSec ?? DEFAULTS.maxTokenLifetimeSec;
     this.#maxLocal = options.maxLocalEntries ?? DEFAULTS.maxLocalEntries;
+    if (!Number.isSafeInteger(this.#maxLocal) || this.#maxLocal <= 0) {
+      throw new ConfigurationError("maxLocalEntries must be a positive integer");
+    }
     this.#readyTimeoutMs = positive(
       options.readyTimeoutMs,
       "readyTimeoutMs",

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { RevocationQuery } from "@meishi/core";
+import { ConfigurationError, type RevocationQuery } from "@meishi/core";
 import { createTestIssuer, type TestIssuer } from "@meishi/testing";
 import { Cluster, Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
@@ -513,6 +513,26 @@ describe("Redis down, and back", () => {
     expect(open.isRevoked(q)).toBe(false);
     expect(open.status().serving).toBe(true);
     expect(warnings).toContain("MEISHI_REVOCATION_FAIL_OPEN");
+  });
+});
+
+describe("options", () => {
+  it("refuses bad options at creation, before connecting", () => {
+    const bad: Array<Partial<RedisRevocationListOptions>> = [
+      {},
+      { redis: redis.url, namespace: "{x}" },
+      { redis: redis.url, namespace: "" },
+      { redis: redis.url, maxStalenessMs: 0 },
+      { redis: redis.url, heartbeatIntervalMs: -1 },
+      { redis: redis.url, maxLocalEntries: 1.5 },
+      { redis: redis.url, clockToleranceSec: -1 },
+      { redis: redis.url, maxTokenLifetimeSec: 0 },
+    ];
+    for (const options of bad) {
+      expect(() => createRedisRevocationList(options as RedisRevocationListOptions)).toThrow(
+        ConfigurationError,
+      );
+    }
   });
 });
 
