@@ -29,6 +29,17 @@ export interface Expectation {
   retryAfter?: boolean;
 }
 
+/** The routes every harness serves (see `Harness`). */
+export type ConformancePath =
+  | "/me"
+  | "/orders"
+  | "/admin"
+  | "/scoped"
+  | "/public"
+  | "/guarded"
+  | "/public-admin"
+  | "/area/admin";
+
 export interface Case {
   name: string;
   /** Use a fresh issuer (RS256) because the case changes its keys or faults. */
@@ -37,7 +48,7 @@ export interface Case {
   options?: (ctx: CaseContext) => VerifierOptions;
   /** Runs after the app starts and before the request (warm-ups, rotation, faults). */
   setup?: (ctx: CaseContext, app: HarnessApp) => Promise<void>;
-  path?: "/me" | "/orders" | "/admin" | "/scoped" | "/public";
+  path?: ConformancePath;
   /** The request headers. */
   headers: (ctx: CaseContext) => Promise<Record<string, string>>;
   expect: Expectation;
@@ -393,5 +404,47 @@ export const cases: Case[] = [
     verify: ({ untrusted }) => {
       if (untrusted.requests.total !== 0) throw new Error("the untrusted issuer was contacted");
     },
+  },
+  {
+    name: "a guard with no identity answers its own 401 with a bare challenge",
+    path: "/guarded",
+    headers: async () => ({}),
+    expect: MISSING_TOKEN,
+  },
+  {
+    name: "a guard after optional authentication answers 401 when no token was sent",
+    path: "/public-admin",
+    headers: async () => ({}),
+    expect: MISSING_TOKEN,
+  },
+  {
+    name: "a guard after optional authentication answers 403 for a token without the role",
+    path: "/public-admin",
+    headers: async ({ issuer }) => bearer(await issuer.sign({ role: "standard user" })),
+    expect: LACKS_ROLE,
+  },
+  {
+    name: "a guard after optional authentication passes a token with the role",
+    path: "/public-admin",
+    headers: async ({ issuer }) => bearer(await issuer.sign({ sub: "opt", role: "admin" })),
+    expect: ok({ sub: "opt", roles: ["admin"] }),
+  },
+  {
+    name: "a prefixed route refuses a request without a token",
+    path: "/area/admin",
+    headers: async () => ({}),
+    expect: MISSING_TOKEN,
+  },
+  {
+    name: "a prefixed route refuses a token without the role",
+    path: "/area/admin",
+    headers: async ({ issuer }) => bearer(await issuer.sign({ role: "standard user" })),
+    expect: LACKS_ROLE,
+  },
+  {
+    name: "a prefixed route passes a token with the role",
+    path: "/area/admin",
+    headers: async ({ issuer }) => bearer(await issuer.sign({ sub: "area", role: "admin" })),
+    expect: ok({ sub: "area", roles: ["admin"] }),
   },
 ];

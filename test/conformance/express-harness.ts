@@ -19,6 +19,12 @@ export const expressHarness: Harness = {
     app.get("/admin", auth, requireRole("admin"), send);
     app.get("/scoped", auth, requireScope("orders:read"), send);
     app.get("/public", optionalAuth, send);
+    app.get("/guarded", requireRole("admin"), send);
+    app.get("/public-admin", optionalAuth, requireRole("admin"), send);
+    const area = express.Router();
+    area.use(auth, requireRole("admin"));
+    area.get("/admin", send);
+    app.use("/area", area);
     if (errorHandler) app.use(authErrorHandler());
     const server = app.listen(0, "127.0.0.1");
     await new Promise<void>((resolve) => server.once("listening", () => resolve()));

@@ -14,7 +14,15 @@ async function build(
   options: VerifierOptions,
   { errorHandler = true }: StartOptions,
 ): Promise<FastifyInstance> {
-  const app = Fastify();
+  // Case-blind and slash-lenient like Express's and Koa's default routing, so the routing
+  // variants below reach the same routes in every adapter.
+  const app = Fastify({
+    routerOptions: {
+      caseSensitive: false,
+      ignoreTrailingSlash: true,
+      ignoreDuplicateSlashes: true,
+    },
+  });
   await app.register(meishi, options);
   if (errorHandler) app.setErrorHandler(authErrorHandler);
   const send = async (request: FastifyRequest) => authBody(request.auth);
@@ -24,6 +32,19 @@ async function build(
   app.get("/admin", { onRequest: [app.authenticate, app.requireRole("admin")] }, send);
   app.get("/scoped", { onRequest: app.requireScope("orders:read") }, send);
   app.get("/public", { onRequest: app.authenticate, config: { meishi: { optional: true } } }, send);
+  app.get("/guarded", { onRequest: app.requireRole("admin") }, send);
+  app.get(
+    "/public-admin",
+    { onRequest: app.requireRole("admin"), config: { meishi: { optional: true } } },
+    send,
+  );
+  app.register(
+    async (area) => {
+      area.addHook("onRequest", area.requireRole("admin"));
+      area.get("/admin", send);
+    },
+    { prefix: "/area" },
+  );
   await app.ready();
   return app;
 }

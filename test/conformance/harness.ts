@@ -26,6 +26,11 @@ export interface StartOptions {
  * - `/admin`: role "admin"
  * - `/scoped`: scope "orders:read"
  * - `/public`: optional authentication
+ * - `/guarded`: role "admin" with no authentication before it (Express and Koa answer the guard's
+ *   own 401; Fastify's guards authenticate first)
+ * - `/public-admin`: optional authentication, then role "admin"
+ * - `/area/admin`: role "admin" on a route mounted under the prefix `/area` the way the
+ *   framework scopes routes (Express router, nested @koa/router, Fastify prefixed plugin)
  */
 export interface Harness {
   name: string;

@@ -22,6 +22,14 @@ export const koaHarness: Harness = {
     router.get("/admin", auth, requireRole("admin"), send);
     router.get("/scoped", auth, requireScope("orders:read"), send);
     router.get("/public", optionalAuth, send);
+    router.get("/guarded", requireRole("admin"), send);
+    router.get("/public-admin", optionalAuth, requireRole("admin"), send);
+    // The safe form under a prefix: middleware on the route, not in a prefixed router.use()
+    // (which @koa/router 15 matches case-sensitively; meishi refuses it).
+    // A child router nested under a mount path (the prefixed form is pinned in @meishi/koa's tests).
+    const area = new Router();
+    area.get("/admin", auth, requireRole("admin"), send);
+    router.use("/area", area.routes());
     if (errorHandler) app.use(authErrorHandler());
     app.use(router.routes()).use(router.allowedMethods());
     const server = createServer(app.callback()).listen(0, "127.0.0.1");

@@ -1,7 +1,10 @@
 import { createVerifierFor, type Verifier } from "./create-verifier.js";
+import type { DiagnosticLogger } from "./diagnostics.js";
+import { ConfigurationError, MissingTokenError } from "./errors.js";
 import type { TokenRequest } from "./extract-token.js";
 import type { Identity } from "./identity.js";
 import type { VerifierOptions } from "./options.js";
+import { platform } from "./platform.js";
 import type { AuthRule } from "./rules.js";
 import { authorize } from "./rules.js";
 
@@ -31,7 +34,8 @@ const verifierOfRequest = new WeakMap<object, Verifier>();
 
 /**
  * The guard every adapter uses: checks rules against the request's identity with the realm and
- * event listener of the verifier that authenticated the request.
+ * event listener of the verifier that authenticated the request. `log` is where the refusal's
+ * reason goes (Fastify passes `request.log`); default, the verifier's logger.
  *
  * @throws {MissingTokenError} 401 when the request has no identity.
  * @throws {InsufficientScopeError} 403 when a rule fails.
@@ -42,16 +46,33 @@ export function authorizeRequest(
   req: object,
   identity: Identity | undefined | null,
   rules: readonly AuthRule[],
+  log?: DiagnosticLogger,
 ): void {
   const verifier = verifierOfRequest.get(req);
-  if (verifier === undefined) authorize(identity, rules);
-  else verifier.authorize(identity, rules);
+  if (verifier !== undefined) {
+    verifier.authorize(identity, rules, log === undefined ? {} : { log });
+    return;
+  }
+  if (identity === undefined || identity === null) {
+    // No jwtAuth ran on this request: a guard mounted without authentication. The client still
+    // gets the plain 401 challenge; the reason and the warning tell the developer why.
+    warnGuardWithoutAuthentication();
+    throw new MissingTokenError({ reason: "guard_without_authentication" });
+  }
+  authorize(identity, rules);
 }
 
-const ADAPTER_KEYS = ["optional", "getToken", "verifier", "protectAllRoutes"];
+let warnedGuardWithoutAuthentication = false;
 
-function withoutAdapterKeys(options: object): VerifierOptions {
-  return options as VerifierOptions;
+function warnGuardWithoutAuthentication(): void {
+  if (warnedGuardWithoutAuthentication) return;
+  warnedGuardWithoutAuthentication = true;
+  platform.emitWarning(
+    "meishi: a guard (requireRole, requireScope, …) ran on a request that no jwtAuth() " +
+      "authenticated, so it answered 401 even if a valid token was sent. Mount jwtAuth() " +
+      "before the guard, on the same route or earlier.",
+    "MEISHI_GUARD_WITHOUT_AUTH",
+  );
 }
 
 /** The one piece of per-request logic every adapter shares. */
@@ -61,8 +82,23 @@ export interface RequestAuthenticator<Req extends object> {
    * Authenticates a framework request. `optional` overrides the configured default (Fastify's
    * per-route config uses it).
    */
-  authenticate(req: Req, request: TokenRequest, optional?: boolean): Promise<Identity | undefined>;
+  authenticate(
+    req: Req,
+    request: TokenRequest,
+    optional?: boolean,
+    log?: DiagnosticLogger,
+  ): Promise<Identity | undefined>;
 }
+
+/** Who builds the authenticator, so configuration errors name the user's own call. */
+export interface AdapterContext {
+  /** The user's call, e.g. `jwtAuth() from @meishi/express`. */
+  readonly caller: string;
+  /** The adapter's own option names beyond `optional`, `getToken` and `verifier`. */
+  readonly adapterKeys?: readonly string[];
+}
+
+const REQUEST_OPTION_KEYS = ["optional", "getToken", "verifier"] as const;
 
 /**
  * Builds the verifier once from an adapter's options and returns the per-request call. Adapters
@@ -70,28 +106,47 @@ export interface RequestAuthenticator<Req extends object> {
  *
  * @throws {ConfigurationError} at start-up for a bad option.
  * @example
- * const auth = createRequestAuthenticator<Request>(options);
+ * const auth = createRequestAuthenticator<Request>(options, { caller: "jwtAuth() from @meishi/express" });
  * const identity = await auth.authenticate(req, { headers: req.headers, url: req.originalUrl });
  */
 export function createRequestAuthenticator<Req extends object>(
   options: string | URL | AdapterOptions<Req>,
+  context: AdapterContext,
 ): RequestAuthenticator<Req> {
+  checkOptionsShape(options, context.caller);
   const shorthand = typeof options === "string" || options instanceof URL;
-  // Adapter-only keys (optional, getToken, protectAllRoutes, …) are ignored by createVerifier.
-  const context = { caller: "jwtAuth()", adapterKeys: ADAPTER_KEYS };
+  const verifierContext = {
+    caller: context.caller,
+    adapterKeys: [...REQUEST_OPTION_KEYS, ...(context.adapterKeys ?? [])],
+  };
   const verifier = shorthand
-    ? createVerifierFor(options, context)
-    : (options.verifier ?? createVerifierFor(withoutAdapterKeys(options), context));
+    ? createVerifierFor(options, verifierContext)
+    : (options.verifier ?? createVerifierFor(options as VerifierOptions, verifierContext));
   const optionalByDefault = !shorthand && options.optional === true;
   const getToken = shorthand ? undefined : options.getToken;
+  if (getToken !== undefined && typeof getToken !== "function") {
+    throw new ConfigurationError(`${context.caller}: getToken must be a function`);
+  }
   return {
     verifier,
-    authenticate: (req, request, optional = optionalByDefault) => {
+    authenticate: (req, request, optional = optionalByDefault, log) => {
       verifierOfRequest.set(req, verifier);
-      return verifier.authenticate(
-        request,
-        getToken === undefined ? { optional } : { optional, getToken: () => getToken(req) },
-      );
+      return verifier.authenticate(request, {
+        optional,
+        ...(getToken === undefined ? {} : { getToken: () => getToken(req) }),
+        ...(log === undefined ? {} : { log }),
+      });
     },
   };
+}
+
+// `jwtAuth()` with nothing, or `jwtAuth(process.env.JWKS_URI)` with the variable unset, must
+// fail at start-up naming the user's call, not deep inside option parsing.
+function checkOptionsShape(options: unknown, caller: string): void {
+  if (typeof options === "string" || options instanceof URL) return;
+  if (typeof options === "object" && options !== null && !Array.isArray(options)) return;
+  const got = options === undefined ? "nothing" : options === null ? "null" : typeof options;
+  throw new ConfigurationError(
+    `${caller}: pass a JWKS URL or options such as { jwksUri, issuer, audience }, got ${got}`,
+  );
 }

@@ -1,5 +1,4 @@
-import type { KeyObject } from "node:crypto";
-import type { JSONWebKeySet } from "jose";
+import type { JSONWebKeySet, KeyObject } from "jose";
 import { ASYMMETRIC_ALGORITHMS, type AsymmetricAlgorithm } from "./algorithms.js";
 import { ConfigurationError } from "./errors.js";
 import type { EventListener } from "./events.js";
@@ -14,7 +13,10 @@ import {
   StaticKeySource,
 } from "./key-source.js";
 
-/** Verification keys given up front: a JWKS object, a PEM (SPKI or certificate) or a KeyObject. */
+/**
+ * Verification keys given up front: a JWKS object (any runtime), or on Node a PEM (SPKI or
+ * certificate) or a `KeyObject`.
+ */
 export type StaticKeys = JSONWebKeySet | KeyObject | string;
 
 /** Where an issuer's keys come from, as the verifier options give it. */

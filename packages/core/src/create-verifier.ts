@@ -33,6 +33,7 @@ import {
   type VerifierContext,
   type VerifierOptions,
 } from "./options.js";
+import { platform } from "./platform.js";
 import type { RevocationQuery } from "./revocation.js";
 import { type AuthRule, authorize } from "./rules.js";
 
@@ -94,11 +95,11 @@ const warnedShorthands = new Set<string>();
 function warnShorthand(jwksUri: string): void {
   if (warnedShorthands.has(jwksUri)) return;
   warnedShorthands.add(jwksUri);
-  process.emitWarning(
+  platform.emitWarning(
     `meishi: verifying tokens against ${jwksUri} WITHOUT checking issuer or audience. ` +
       "Any token signed by these keys is accepted, including ones meant for other APIs. " +
       "Pass { jwksUri, issuer, audience } to check them.",
-    { code: "MEISHI_UNCHECKED_CLAIMS" },
+    "MEISHI_UNCHECKED_CLAIMS",
   );
 }
 
@@ -235,10 +236,11 @@ class TokenVerifier implements Verifier {
   }
 
   async verify(token: string, options: { log?: DiagnosticLogger } = {}): Promise<Identity> {
+    const started = this.#options.reportsSuccess ? performance.now() : 0;
     let identity: Identity;
     let issuer: ResolvedIssuer | undefined;
+    const cached = this.#fromCache(token);
     try {
-      const cached = this.#fromCache(token);
       if (cached !== undefined) identity = cached;
       else {
         issuer = this.#issuerFor(token);
@@ -250,6 +252,14 @@ class TokenVerifier implements Verifier {
     }
     if (this.#options.isRevoked !== undefined || this.#options.revocation !== undefined) {
       await this.#checkRevocation(identity, options.log);
+    }
+    if (this.#options.reportsSuccess) {
+      this.#options.onEvent({
+        type: "token_verified",
+        issuer: identity.issuer,
+        cached: cached !== undefined,
+        durationMs: performance.now() - started,
+      });
     }
     return identity;
   }

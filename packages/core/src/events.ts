@@ -37,6 +37,16 @@ export type MeishiEvent =
       error: Error;
     }
   | {
+      /** Emitted only when an `onEvent` listener is configured (it costs a clock read). */
+      type: "token_verified";
+      /** The token's `iss`. */
+      issuer: string | undefined;
+      /** True when the verified-token cache answered (no signature check). */
+      cached: boolean;
+      /** Time spent in `verify`, revocation included. */
+      durationMs: number;
+    }
+  | {
       type: "token_revoked";
       /** The revoked token's `iss` and `jti` (identifiers, not claims' content). */
       issuer: string | undefined;

@@ -1,4 +1,5 @@
 export {
+  type AdapterContext,
   type AdapterOptions,
   authorizeRequest,
   createRequestAuthenticator,
@@ -44,6 +45,7 @@ export {
   type TokenSourceOptions,
 } from "./extract-token.js";
 export type { FetchFailureReason } from "./fetch-json.js";
+export { defineGuards, type Guards } from "./guards.js";
 export {
   type AuthClaims,
   type ClaimPath,

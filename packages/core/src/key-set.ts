@@ -1,5 +1,5 @@
-import { createPublicKey, type KeyObject } from "node:crypto";
 import {
+  base64url,
   type CryptoKey,
   createLocalJWKSet,
   type FlattenedJWSInput,
@@ -7,6 +7,7 @@ import {
   type JSONWebKeySet,
   type JWK,
   type JWSHeaderParameters,
+  type KeyObject,
 } from "jose";
 import { FetchFailure } from "./fetch-json.js";
 
@@ -60,7 +61,12 @@ function defaultAlgFor(jwk: JWK): string | undefined {
 
 function rsaModulusBits(n: unknown): number {
   if (typeof n !== "string") return 0;
-  const bytes = Buffer.from(n, "base64url");
+  let bytes: Uint8Array;
+  try {
+    bytes = base64url.decode(n);
+  } catch {
+    return 0;
+  }
   let leadingZeroBits = 0;
   for (const byte of bytes) {
     if (byte !== 0) {
@@ -133,22 +139,6 @@ export async function parseKeySet(body: unknown, filter: KeyFilter): Promise<Par
     keyCount: keys.length,
     fingerprint: JSON.stringify(keys),
   };
-}
-
-/** Turns a PEM (SPKI or certificate) or KeyObject into a public verification key. */
-export function toPublicKeyObject(key: string | KeyObject): KeyObject {
-  const keyObject = typeof key === "string" ? createPublicKey(key) : key;
-  if (keyObject.type === "secret") {
-    throw new TypeError(
-      "a symmetric key cannot be used: meishi verifies asymmetric signatures only",
-    );
-  }
-  const publicKey = keyObject.type === "private" ? createPublicKey(keyObject) : keyObject;
-  const bits = publicKey.asymmetricKeyDetails?.modulusLength;
-  if (bits !== undefined && bits < MIN_RSA_BITS) {
-    throw new TypeError(`RSA keys must have at least ${MIN_RSA_BITS} bits; this one has ${bits}`);
-  }
-  return publicKey;
 }
 
 /** Longest `kid` looked up, reported or cached; longer ones are refused before any lookup. */

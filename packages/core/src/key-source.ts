@@ -1,5 +1,4 @@
-import type { KeyObject } from "node:crypto";
-import type { FlattenedJWSInput, JSONWebKeySet, JWSHeaderParameters } from "jose";
+import type { FlattenedJWSInput, JSONWebKeySet, JWSHeaderParameters, KeyObject } from "jose";
 import { errors as joseErrors } from "jose";
 import { LRUCache } from "lru-cache";
 import { CachedRemote, type CachePolicy } from "./cached-remote.js";
@@ -10,9 +9,9 @@ import {
   isAcceptableKid,
   type ParsedKeySet,
   parseKeySet,
-  toPublicKeyObject,
   type VerificationKey,
 } from "./key-set.js";
+import { platform } from "./platform.js";
 
 export type { VerificationKey } from "./key-set.js";
 
@@ -405,9 +404,14 @@ export class StaticKeySource implements KeySource {
       keys.catch(() => undefined);
       this.#resolve = async (header, token) => (await keys).select(header, token);
     } else {
-      const keyObject = toPublicKeyObject(keys);
+      if (platform.importStaticKey === undefined) {
+        throw new TypeError(
+          "PEM and KeyObject keys need Node.js; on other runtimes pass a JWKS object as keys",
+        );
+      }
+      const key = platform.importStaticKey(keys);
       this.#loading = Promise.resolve();
-      this.#resolve = async () => keyObject;
+      this.#resolve = async () => key;
     }
   }
 

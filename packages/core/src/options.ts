@@ -135,6 +135,8 @@ export interface ResolvedOptions {
   readonly byIssuer: ReadonlyMap<string, ResolvedIssuer>;
   /** The user's listener plus the developer diagnostics; what every part reports to. */
   readonly onEvent: EventListener;
+  /** True when the user gave `onEvent`: per-request success events are emitted only then. */
+  readonly reportsSuccess: boolean;
   readonly diagnostics: Diagnostics;
   readonly verifiedTokenCache: { readonly max: number; readonly maxBytes: number };
   readonly isRevoked: ((identity: Identity) => boolean | Promise<boolean>) | undefined;
@@ -423,6 +425,7 @@ export function resolveOptions(
     single,
     byIssuer,
     onEvent,
+    reportsSuccess: userListener !== undefined,
     diagnostics,
     verifiedTokenCache: resolveCache(fail, options.verifiedTokenCache),
     isRevoked: options.isRevoked,

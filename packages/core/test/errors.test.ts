@@ -9,7 +9,7 @@ import {
   isAuthError,
   MissingTokenError,
   ServiceUnavailableError,
-} from "../src/index.js";
+} from "../src/index.node.js";
 
 describe("errors", () => {
   it("carry status, statusCode, expose, code and an RFC 6750 challenge", () => {

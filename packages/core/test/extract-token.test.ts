@@ -5,7 +5,7 @@ import {
   InvalidRequestError,
   InvalidTokenError,
   MissingTokenError,
-} from "../src/index.js";
+} from "../src/index.node.js";
 
 const TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln";
 

@@ -7,7 +7,7 @@ import {
   ServiceUnavailableError,
   type SingleIssuerOptions,
   type Verifier,
-} from "../src/index.js";
+} from "../src/index.node.js";
 
 const issuers: TestIssuer[] = [];
 

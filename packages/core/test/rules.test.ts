@@ -16,7 +16,7 @@ import {
   MissingTokenError,
   readClaim,
   type Verifier,
-} from "../src/index.js";
+} from "../src/index.node.js";
 
 let issuer: TestIssuer;
 let verifier: Verifier;

@@ -13,7 +13,7 @@ import {
   type KeySource,
   type MeishiEvent,
   type VerifierOptions,
-} from "../src/index.js";
+} from "../src/index.node.js";
 
 let issuer: TestIssuer;
 beforeAll(async () => {
@@ -632,5 +632,20 @@ describe("the key source is public", () => {
     } finally {
       await own.close();
     }
+  });
+});
+
+describe("success events", () => {
+  it("reports each verification, cached or not, only to a configured listener", async () => {
+    const events: MeishiEvent[] = [];
+    const verifier = createVerifier(base({ onEvent: (event) => events.push(event) }));
+    const token = await issuer.sign();
+    await verifier.verify(token);
+    await verifier.verify(token);
+    const verified = events.filter((event) => event.type === "token_verified");
+    expect(verified.map((event) => event.type === "token_verified" && event.cached)).toEqual([
+      false,
+      true,
+    ]);
   });
 });

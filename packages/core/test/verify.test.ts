@@ -20,7 +20,7 @@ import {
   ServiceUnavailableError,
   type Verifier,
   type VerifierOptions,
-} from "../src/index.js";
+} from "../src/index.node.js";
 
 async function rejection(promise: Promise<unknown>): Promise<InvalidTokenError> {
   try {
@@ -415,20 +415,51 @@ describe("static keys", () => {
 
   it("ignores enc keys, symmetric keys and RSA keys under 2048 bits in a JWKS", async () => {
     const small = generateKeyPairSync("rsa", { modulusLength: 1024 });
+    const smallKey = {
+      ...(await generateTestKey("RS256", "small")),
+      privateKey: await crypto.subtle.importKey(
+        "pkcs8",
+        small.privateKey.export({ type: "pkcs8", format: "der" }),
+        { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" },
+        false,
+        ["sign"],
+      ),
+    };
     const smallJwk = { ...(await exportJWK(small.publicKey)), kid: "small", alg: "RS256" };
-    const sig = await generateTestKey("RS256", "sig");
-    const enc = { ...sig.publicJwk, kid: "enc", use: "enc" };
-    const events: MeishiEvent[] = [];
-    const v = createVerifier({
-      keys: { keys: [smallJwk, enc, { kty: "oct", k: "c2VjcmV0", kid: "oct" }, sig.publicJwk] },
-      issuer: null,
-      audience: null,
-      onEvent: (event) => events.push(event),
-    });
-    await v.ready();
-    const encToken = await signToken({ ...sig, kid: "enc" }, { exp: 2e9 });
-    expect((await rejection(v.verify(encToken))).reason).toBe("unknown_kid");
-    await expect(v.verify(await signToken(sig, { exp: 2e9 }))).resolves.toBeTruthy();
+    const own = await createTestIssuer();
+    try {
+      const sig = own.keys[0]!;
+      own.publishJwk(smallJwk);
+      own.publishJwk({ ...sig.publicJwk, kid: "enc", use: "enc" });
+      own.publishJwk({ kty: "oct", k: "c2VjcmV0", kid: "oct", alg: "HS256" });
+      const events: MeishiEvent[] = [];
+      const v = createVerifier({
+        jwksUri: own.jwksUri,
+        issuer: null,
+        audience: null,
+        logger: false,
+        onEvent: (event) => events.push(event),
+      });
+      await v.ready();
+      const ignored = Object.fromEntries(
+        events.flatMap((event) => (event.type === "key_ignored" ? [[event.kid, event.why]] : [])),
+      );
+      expect(ignored).toEqual({
+        small: "RSA key below 2048 bits",
+        enc: "use is enc",
+        oct: "symmetric key",
+      });
+      const claims = { exp: Math.floor(Date.now() / 1000) + 60 };
+      expect((await rejection(v.verify(await signToken(smallKey, claims)))).reason).toBe(
+        "unknown_kid",
+      );
+      expect(
+        (await rejection(v.verify(await signToken({ ...sig, kid: "enc" }, claims)))).reason,
+      ).toBe("unknown_kid");
+      await expect(v.verify(await signToken(sig, claims))).resolves.toBeTruthy();
+    } finally {
+      await own.close();
+    }
   });
 });
 

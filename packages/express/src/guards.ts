@@ -1,61 +1,45 @@
-import {
-  allRoles,
-  allScopes,
-  anyRole,
-  anyScope,
-  type ClaimExpectation,
-  type ClaimPath,
-  claimMatches,
-} from "@meishi/core";
+import { defineGuards, type Guards } from "@meishi/core";
 import type { RequestHandler } from "express";
 import { guard } from "./jwt-auth.js";
+
+// Written once in core; here a rule only becomes an Express handler.
+const guards: Guards<RequestHandler> = defineGuards("@meishi/express", guard);
 
 /**
  * Passes when `req.auth` has at least one of the roles (exact, case-sensitive); else 403
  * `insufficient_scope`, or 401 when the request has no identity.
- * @throws {TypeError} at start-up when no role is named.
+ * @throws {ConfigurationError} at start-up when no role, an array or a non-string is passed.
  * @example
- * app.get("/orders", requireRole("standard user", "admin"), listOrders);
+ * app.get("/orders", jwtAuth(options), requireRole("standard user", "admin"), listOrders);
  */
-export function requireRole(...roles: string[]): RequestHandler {
-  return guard(anyRole(...roles));
-}
+export const requireRole: Guards<RequestHandler>["requireRole"] = guards.requireRole;
 
 /**
  * Passes when `req.auth` has every one of the roles; else 403.
  * @example
- * app.delete("/orders/:id", requireAllRoles("standard user", "auditor"), deleteOrder);
+ * app.delete("/orders/:id", jwtAuth(options), requireAllRoles("standard user", "auditor"), deleteOrder);
  */
-export function requireAllRoles(...roles: string[]): RequestHandler {
-  return guard(allRoles(...roles));
-}
+export const requireAllRoles: Guards<RequestHandler>["requireAllRoles"] = guards.requireAllRoles;
 
 /**
  * Passes when `req.auth` has every one of the scopes; else 403 with the scopes named in the
  * challenge.
  * @example
- * app.get("/orders", requireScope("orders:read"), listOrders);
+ * app.get("/orders", jwtAuth(options), requireScope("orders:read"), listOrders);
  */
-export function requireScope(...scopes: string[]): RequestHandler {
-  return guard(allScopes(...scopes));
-}
+export const requireScope: Guards<RequestHandler>["requireScope"] = guards.requireScope;
 
 /**
  * Passes when `req.auth` has at least one of the scopes; else 403.
  * @example
- * app.get("/orders", requireAnyScope("orders:read", "orders:admin"), listOrders);
+ * app.get("/orders", jwtAuth(options), requireAnyScope("orders:read", "orders:admin"), listOrders);
  */
-export function requireAnyScope(...scopes: string[]): RequestHandler {
-  return guard(anyScope(...scopes));
-}
+export const requireAnyScope: Guards<RequestHandler>["requireAnyScope"] = guards.requireAnyScope;
 
 /**
  * Passes when the claim at `path` strictly equals `expected`, or when `expected(value,
  * identity)` returns true (a throwing test counts as a refusal); else 403.
  * @example
- * app.get("/billing", requireClaim("tenant", "acme"), showBilling);
- * app.get("/beta", requireClaim("features", (value) => Array.isArray(value) && value.includes("beta")), beta);
+ * app.get("/billing", jwtAuth(options), requireClaim("tenant", "acme"), showBilling);
  */
-export function requireClaim(path: ClaimPath, expected: ClaimExpectation): RequestHandler {
-  return guard(claimMatches(path, expected));
-}
+export const requireClaim: Guards<RequestHandler>["requireClaim"] = guards.requireClaim;

@@ -34,7 +34,9 @@ export type JwtAuthOptions = AdapterOptions<Request>;
  * app.get("/me", (req, res) => res.json({ sub: req.auth?.sub }));
  */
 export function jwtAuth(options: string | URL | JwtAuthOptions): RequestHandler {
-  const auth = createRequestAuthenticator<Request>(options);
+  const auth = createRequestAuthenticator<Request>(options, {
+    caller: "jwtAuth() from @meishi/express",
+  });
   return function meishiJwtAuth(req, _res, next) {
     // Express 4 ignores returned promises, so the rejection is passed to next() here, never left
     // unhandled.

@@ -1,3 +1,4 @@
+import { ConfigurationError } from "@meishi/core";
 import { createTestIssuer, type TestIssuer } from "@meishi/testing";
 import express, { type RequestHandler } from "express";
 import request from "supertest";
@@ -104,13 +105,44 @@ describe("guards", () => {
     expect(await status(app, {})).toBe(403);
   });
 
-  it("answers 401 when no jwtAuth ran before the guard", async () => {
-    const res = await request(appWith(requireRole("admin"))).get("/unauthenticated");
+  it("answers 401 when no jwtAuth ran before the guard, even with a valid token, and says why in the reason", async () => {
+    const reasons: unknown[] = [];
+    const app = express();
+    app.get("/unauthenticated", requireRole("admin"), (_req, res) => res.json({ ok: true }));
+    app.use(((error, _req, _res, next) => {
+      reasons.push((error as { reason?: unknown }).reason);
+      next(error);
+    }) as express.ErrorRequestHandler);
+    app.use(authErrorHandler());
+    const res = await request(app)
+      .get("/unauthenticated")
+      .auth(await issuer.sign({ role: "admin" }), { type: "bearer" });
     expect(res.status).toBe(401);
+    expect(res.headers["www-authenticate"]).toBe('Bearer realm="api"');
     expect(res.body).toEqual({
       error: "missing_token",
       error_description: "Authentication is required",
     });
+    expect(reasons).toEqual(["guard_without_authentication"]);
+  });
+
+  it("keeps the reason missing_token when optional auth saw no token before the guard", async () => {
+    const reasons: unknown[] = [];
+    const app = express();
+    const optional = jwtAuth({
+      jwksUri: issuer.jwksUri,
+      issuer: issuer.issuer,
+      audience: issuer.audience,
+      optional: true,
+    });
+    app.get("/", optional, requireRole("admin"), (_req, res) => res.json({ ok: true }));
+    app.use(((error, _req, _res, next) => {
+      reasons.push((error as { reason?: unknown }).reason);
+      next(error);
+    }) as express.ErrorRequestHandler);
+    app.use(authErrorHandler());
+    expect((await request(app).get("/")).status).toBe(401);
+    expect(reasons).toEqual(["missing_token"]);
   });
 
   it("uses the realm of the verifier that authenticated the request", async () => {
@@ -123,8 +155,26 @@ describe("guards", () => {
     );
   });
 
-  it("refuses to build a guard without names", () => {
-    expect(() => requireRole()).toThrow(TypeError);
-    expect(() => requireScope("")).toThrow(TypeError);
+  it("refuses bad guard arguments with a ConfigurationError naming the call", () => {
+    expect(() => requireRole()).toThrowError(
+      new ConfigurationError("requireRole() from @meishi/express: name at least one role"),
+    );
+    expect(() => requireRole(["a", "b"] as unknown as string)).toThrowError(
+      new ConfigurationError(
+        'requireRole() from @meishi/express: pass roles as separate arguments: requireRole("a", "b"), not an array',
+      ),
+    );
+    expect(() => requireScope("")).toThrowError(
+      new ConfigurationError(
+        'requireScope() from @meishi/express: every scope must be a non-empty string, got ""',
+      ),
+    );
+    expect(() => requireAnyScope()).toThrow(
+      expect.objectContaining({ code: "ERR_MEISHI_CONFIGURATION" }),
+    );
+    expect(() => requireAllRoles(1 as unknown as string)).toThrow(ConfigurationError);
+    expect(() => requireClaim("tenant", undefined as unknown as string)).toThrow(
+      ConfigurationError,
+    );
   });
 });

@@ -83,6 +83,35 @@ describe("jwtAuth", () => {
     }
   });
 
+  it.each([
+    ["nothing", undefined],
+    ["a number", 42],
+  ])("refuses %s with a ConfigurationError naming jwtAuth()", (_name, value) => {
+    expect(() => jwtAuth(value as never)).toThrowError(
+      /^jwtAuth\(\) from @meishi\/express: pass a JWKS URL or options such as \{ jwksUri, issuer, audience \}, got (nothing|number)$/,
+    );
+    expect(() => jwtAuth(value as never)).toThrow(
+      expect.objectContaining({ name: "ConfigurationError", code: "ERR_MEISHI_CONFIGURATION" }),
+    );
+  });
+
+  it("refuses an unknown option naming jwtAuth(), and accepts the adapter's own", () => {
+    const base = { jwksUri: issuer.jwksUri, issuer: issuer.issuer, audience: issuer.audience };
+    expect(() => jwtAuth({ ...base, optionl: true } as never)).toThrow(
+      expect.objectContaining({
+        name: "ConfigurationError",
+        message: "jwtAuth() from @meishi/express: optionl is not an option; did you mean optional?",
+      }),
+    );
+    // A Fastify-only option is not one of Express's.
+    expect(() => jwtAuth({ ...base, protectAllRoutes: true } as never)).toThrow(
+      expect.objectContaining({
+        message: "jwtAuth() from @meishi/express: protectAllRoutes is not an option",
+      }),
+    );
+    expect(() => jwtAuth({ ...base, optional: true, getToken: () => undefined })).not.toThrow();
+  });
+
   it("throws a ConfigurationError at start-up, not per request", () => {
     expect(() => jwtAuth({ jwksUri: issuer.jwksUri, issuer: issuer.issuer } as never)).toThrow(
       expect.objectContaining({ code: "ERR_MEISHI_CONFIGURATION" }),

@@ -2,20 +2,19 @@ import "./augment.js";
 import {
   type AdapterOptions,
   type AuthRule,
-  allRoles,
-  allScopes,
-  anyRole,
-  anyScope,
   authorizeRequest,
-  type ClaimExpectation,
-  type ClaimPath,
-  claimMatches,
+  ConfigurationError,
   createRequestAuthenticator,
+  defineGuards,
   type RequestAuthOptions,
 } from "@meishi/core";
 import type { FastifyPluginAsync, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import type { AuthHook } from "./augment.js";
+import { unprotectedRoutes } from "./route-audit.js";
+
+const CALLER = "register(meishi) from @meishi/fastify";
+const registered = Symbol("@meishi/fastify registered");
 
 /** Options only the Fastify plugin has. */
 export interface FastifyAuthOptions extends RequestAuthOptions<FastifyRequest> {
@@ -36,16 +35,35 @@ export type MeishiPluginOptions = AdapterOptions<FastifyRequest> & {
 };
 
 const plugin: FastifyPluginAsync<MeishiPluginOptions> = async (fastify, options) => {
-  const auth = createRequestAuthenticator<FastifyRequest>(options);
+  // fastify-plugin hands us the caller's own instance: an own marker means this very scope
+  // registered meishi already (a child scope inherits the parent's through its prototype).
+  if (Object.hasOwn(fastify, registered)) {
+    throw new ConfigurationError(
+      `${CALLER}: the plugin is already registered in this scope. Register it once; to share ` +
+        "one key cache between scopes pass { verifier } built with createVerifier().",
+    );
+  }
+  Object.defineProperty(fastify, registered, { value: true });
+  const auth = createRequestAuthenticator<FastifyRequest>(options, {
+    caller: CALLER,
+    adapterKeys: ["protectAllRoutes"],
+  });
+
+  // Requests this registration already authenticated (protectAllRoutes, then a route's hook).
+  // Not `request.auth !== null`: in a scope created before this plugin, Fastify never added the
+  // `auth` decoration, so it reads `undefined` and would pass as authenticated.
+  const authenticated = new WeakSet<FastifyRequest>();
 
   async function authenticate(request: FastifyRequest): Promise<void> {
-    // Already done by protectAllRoutes or an earlier hook: the result stands.
-    if (request.auth !== null) return;
+    if (authenticated.has(request)) return;
     const identity = await auth.authenticate(
       request,
       { headers: request.headers, url: request.url, rawHeaders: request.raw.rawHeaders },
       request.routeOptions.config?.meishi?.optional,
+      // Refusal reasons go to Fastify's own log, with the request id.
+      request.log,
     );
+    authenticated.add(request);
     request.auth = identity ?? null;
   }
 
@@ -54,24 +72,37 @@ const plugin: FastifyPluginAsync<MeishiPluginOptions> = async (fastify, options)
     (rule: AuthRule): AuthHook =>
     async (request) => {
       await authenticate(request);
-      authorizeRequest(request, request.auth, [rule]);
+      authorizeRequest(request, request.auth, [rule], request.log);
     };
 
   // A stable request shape: every request has `auth` from the start (Fastify's decorator rule).
   fastify.decorateRequest("auth", null);
   fastify.decorate("authenticate", authenticate);
-  fastify.decorate("requireRole", (...roles: string[]) => guard(anyRole(...roles)));
-  fastify.decorate("requireAllRoles", (...roles: string[]) => guard(allRoles(...roles)));
-  fastify.decorate("requireScope", (...scopes: string[]) => guard(allScopes(...scopes)));
-  fastify.decorate("requireAnyScope", (...scopes: string[]) => guard(anyScope(...scopes)));
-  fastify.decorate("requireClaim", (path: ClaimPath, expected: ClaimExpectation) =>
-    guard(claimMatches(path, expected)),
-  );
+  const guards = defineGuards("@meishi/fastify", guard);
+  fastify.decorate("requireRole", guards.requireRole);
+  fastify.decorate("requireAllRoles", guards.requireAllRoles);
+  fastify.decorate("requireScope", guards.requireScope);
+  fastify.decorate("requireAnyScope", guards.requireAnyScope);
+  fastify.decorate("requireClaim", guards.requireClaim);
 
   if (options.protectAllRoutes === true) {
-    fastify.addHook("onRequest", async (request) => {
+    fastify.addHook("onRequest", async function meishiProtectAllRoutes(request) {
       if (request.routeOptions.config?.meishi?.public === true) return;
       await authenticate(request);
+    });
+    // Fastify's hooks reach only the scope they were added in and its children: registered in
+    // an encapsulated plugin, protectAllRoutes would leave the rest of the app open. No route may
+    // stay open silently, so start-up fails naming them.
+    fastify.addHook("onReady", async function meishiCheckAllRoutesProtected() {
+      const open = unprotectedRoutes(fastify, "meishiProtectAllRoutes");
+      if (open.length > 0) {
+        throw new ConfigurationError(
+          `${CALLER}: protectAllRoutes does not reach ${open.join(", ")}: ` +
+            "they are outside the scope meishi was registered in. Register meishi on the root " +
+            "instance (or in a fastify-plugin wrapped plugin), or protect those routes with " +
+            "{ onRequest: fastify.authenticate } in their own scope.",
+        );
+      }
     });
   }
 };

@@ -301,3 +301,234 @@ describe("errors", () => {
     });
   });
 });
+
+describe("protectAllRoutes reaches every route or start-up fails", () => {
+  it("protects routes registered before the plugin in the same scope and in earlier plugins", async () => {
+    const app = Fastify();
+    apps.push(app);
+    app.get("/early", async () => ({ open: true }));
+    await app.register(async (scope) => {
+      scope.get("/earlier-plugin", async () => ({ open: true }));
+    });
+    await app.register(meishi, { ...options(), protectAllRoutes: true });
+    await app.ready();
+    expect((await app.inject({ url: "/early" })).statusCode).toBe(401);
+    expect((await app.inject({ url: "/earlier-plugin" })).statusCode).toBe(401);
+  });
+
+  it("fails ready() naming the routes outside an encapsulated registration", async () => {
+    const app = Fastify();
+    apps.push(app);
+    app.get("/root", async () => ({ open: true }));
+    app.post("/orders/:id", async () => ({ open: true }));
+    app.register(
+      async (scope) => {
+        scope.get("/sibling", async () => ({ open: true }));
+      },
+      { prefix: "/v1" },
+    );
+    app.register(async (scope) => {
+      await scope.register(meishi, { ...options(), protectAllRoutes: true });
+      scope.get("/inside", async () => ({ open: false }));
+      scope.get("/health", { config: { meishi: { public: true } } }, async () => "ok");
+    });
+    const error = await app.ready().then(
+      () => undefined,
+      (failure: unknown) => failure,
+    );
+    expect(error).toMatchObject({ name: "ConfigurationError", code: "ERR_MEISHI_CONFIGURATION" });
+    expect((error as Error).message).toBe(
+      "register(meishi) from @meishi/fastify: protectAllRoutes does not reach GET /root, " +
+        "POST /orders/:id, GET /v1/sibling: they are outside the scope meishi was registered in. " +
+        "Register meishi on the root instance (or in a fastify-plugin wrapped plugin), or protect " +
+        "those routes with { onRequest: fastify.authenticate } in their own scope.",
+    );
+  });
+
+  it("starts when every route is inside the registration scope", async () => {
+    const app = Fastify();
+    apps.push(app);
+    app.register(async (scope) => {
+      await scope.register(meishi, { ...options(), protectAllRoutes: true });
+      scope.get("/inside", async () => ({ open: false }));
+    });
+    await app.ready();
+    expect((await app.inject({ url: "/inside" })).statusCode).toBe(401);
+  });
+});
+
+describe("registration", () => {
+  it("refuses a second registration in one scope with a ConfigurationError", async () => {
+    const app = Fastify();
+    apps.push(app);
+    await app.register(meishi, options());
+    const error = await app.register(meishi, options()).then(
+      () => undefined,
+      (failure: unknown) => failure,
+    );
+    expect(error).toMatchObject({ name: "ConfigurationError", code: "ERR_MEISHI_CONFIGURATION" });
+    expect((error as Error).message).toMatch(
+      /^register\(meishi\) from @meishi\/fastify: the plugin is already registered in this scope/,
+    );
+  });
+
+  it("refuses an unknown option naming the call, and accepts protectAllRoutes", async () => {
+    const app = Fastify();
+    apps.push(app);
+    app.register(meishi, { ...options(), protectAllRoute: true } as never);
+    await expect(app.ready()).rejects.toMatchObject({
+      name: "ConfigurationError",
+      message:
+        "register(meishi) from @meishi/fastify: protectAllRoute is not an option; did you mean protectAllRoutes?",
+    });
+    const ok = Fastify();
+    apps.push(ok);
+    await ok.register(meishi, { ...options(), protectAllRoutes: true, optional: false });
+    await expect(ok.ready()).resolves.toBe(ok);
+  });
+
+  it("names the call in a ConfigurationError for a bad option", async () => {
+    const app = Fastify();
+    apps.push(app);
+    app.register(meishi, 42 as never);
+    await expect(app.ready()).rejects.toMatchObject({
+      name: "ConfigurationError",
+      message:
+        "register(meishi) from @meishi/fastify: pass a JWKS URL or options such as { jwksUri, issuer, audience }, got number",
+    });
+  });
+
+  it("refuses bad guard arguments with a ConfigurationError naming the call", async () => {
+    const app = await build(options(), () => {});
+    expect(() => app.requireRole()).toThrow(
+      expect.objectContaining({
+        name: "ConfigurationError",
+        message: "requireRole() from @meishi/fastify: name at least one role",
+      }),
+    );
+    expect(() => app.requireScope(["a", "b"] as unknown as string)).toThrow(
+      expect.objectContaining({
+        message:
+          'requireScope() from @meishi/fastify: pass scopes as separate arguments: requireScope("a", "b"), not an array',
+      }),
+    );
+  });
+
+  it("hands request.log to the verifier so refusals land in Fastify's log", async () => {
+    const real = createVerifier(options());
+    const logs: unknown[] = [];
+    const verifier = Object.create(real, {
+      authenticate: {
+        value: (request: unknown, authOptions: { log?: unknown }) => {
+          logs.push(authOptions.log);
+          return real.authenticate(request as never, authOptions as never);
+        },
+      },
+    }) as typeof real;
+    const seen: unknown[] = [];
+    const app = await build({ verifier }, (instance) => {
+      instance.get("/me", { onRequest: instance.authenticate }, async (request) => {
+        seen.push(request.log);
+        return "ok";
+      });
+    });
+    expect((await app.inject({ url: "/me", headers: await bearer() })).statusCode).toBe(200);
+    expect(logs).toHaveLength(1);
+    expect(logs[0]).toBe(seen[0]);
+  });
+});
+
+describe("diagnostics in Fastify's log", () => {
+  it("logs refusal reasons through request.log, with the request id", async () => {
+    const lines: Record<string, unknown>[] = [];
+    const app = Fastify({
+      logger: {
+        level: "warn",
+        stream: { write: (line: string) => void lines.push(JSON.parse(line)) },
+      },
+    });
+    apps.push(app);
+    await app.register(meishi, options());
+    app.get("/me", { onRequest: app.authenticate }, async () => "ok");
+    app.get("/admin", { onRequest: app.requireRole("admin") }, async () => "ok");
+    await app.ready();
+    const expired = await issuer.sign({}, { expiresInSec: -60, issuedAtSec: -120 });
+    const res = await app.inject({ url: "/me", headers: { authorization: `Bearer ${expired}` } });
+    expect(res.statusCode).toBe(401);
+    const forbidden = await app.inject({ url: "/admin", headers: await bearer({ role: "user" }) });
+    expect(forbidden.statusCode).toBe(403);
+    const text = JSON.stringify(lines);
+    expect(text).toContain("token_expired");
+    expect(text).toContain("role_missing");
+    const expiredLine = lines.find((line) => JSON.stringify(line).includes("token_expired"));
+    // request.log is a child logger carrying the request id; the verifier's default logger is not.
+    expect(typeof expiredLine?.reqId).toBe("string");
+  });
+});
+
+describe("routing options cannot skip authentication", () => {
+  // Hooks belong to the route a URL finds, so a routing option only changes which URLs find it
+  // (401 here) and which find nothing (404); none reaches the handler without a token.
+  it.each([
+    [
+      "caseSensitive: false",
+      { routerOptions: { caseSensitive: false } },
+      {
+        "/admin/users": 401,
+        "/ADMIN/users": 401,
+        "/Admin/Users/": 404,
+        "/%41dmin/users": 401,
+        "//admin//users": 404,
+      },
+    ],
+    [
+      "ignoreTrailingSlash and ignoreDuplicateSlashes",
+      { routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true } },
+      {
+        "/admin/users": 401,
+        "/ADMIN/users": 404,
+        "/Admin/Users/": 404,
+        "/%41dmin/users": 404,
+        "//admin//users": 401,
+      },
+    ],
+    [
+      "all three",
+      {
+        routerOptions: {
+          caseSensitive: false,
+          ignoreTrailingSlash: true,
+          ignoreDuplicateSlashes: true,
+        },
+      },
+      {
+        "/admin/users": 401,
+        "/ADMIN/users": 401,
+        "/Admin/Users/": 401,
+        "/%41dmin/users": 401,
+        "//admin//users": 401,
+      },
+    ],
+  ])("%s, prefixed scope", async (_name, fastifyOptions, expected: Record<string, number>) => {
+    const app = Fastify(fastifyOptions);
+    apps.push(app);
+    await app.register(meishi, options());
+    app.register(
+      async (scope) => {
+        scope.addHook("onRequest", scope.requireRole("admin"));
+        scope.get("/users", async () => ({ reached: true }));
+      },
+      { prefix: "/admin" },
+    );
+    await app.ready();
+    for (const [url, status] of Object.entries(expected)) {
+      const res = await app.inject({ url });
+      expect({ url, status: res.statusCode }).toEqual({ url, status });
+    }
+    const admin = await app.inject({
+      url: "/ADMIN/users",
+      headers: await bearer({ role: "admin" }),
+    });
+    expect(admin.statusCode).toBe(expected["/ADMIN/users"] === 401 ? 200 : 404);
+  });
+});

@@ -1,62 +1,48 @@
-import {
-  allRoles,
-  allScopes,
-  anyRole,
-  anyScope,
-  type ClaimExpectation,
-  type ClaimPath,
-  claimMatches,
-} from "@meishi/core";
+import { defineGuards, type Guards } from "@meishi/core";
 import type { Middleware } from "koa";
 import type { AuthState } from "./augment.js";
 import { guard } from "./jwt-auth.js";
 
+// Written once in core; here a rule only becomes a Koa handler.
+const guards: Guards<Middleware<AuthState>> = defineGuards("@meishi/koa", guard);
+
 /**
  * Passes when `ctx.state.auth` has at least one of the roles (exact, case-sensitive); else 403
  * `insufficient_scope`, or 401 when the request has no identity.
- * @throws {TypeError} at start-up when no role is named.
+ * @throws {ConfigurationError} at start-up when no role, an array or a non-string is passed.
  * @example
- * router.get("/orders", requireRole("standard user", "admin"), listOrders);
+ * router.get("/orders", jwtAuth(options), requireRole("standard user", "admin"), listOrders);
  */
-export function requireRole(...roles: string[]): Middleware<AuthState> {
-  return guard(anyRole(...roles));
-}
+export const requireRole: Guards<Middleware<AuthState>>["requireRole"] = guards.requireRole;
 
 /**
  * Passes when `ctx.state.auth` has every one of the roles; else 403.
  * @example
- * router.delete("/orders/:id", requireAllRoles("standard user", "auditor"), deleteOrder);
+ * router.delete("/orders/:id", jwtAuth(options), requireAllRoles("standard user", "auditor"), deleteOrder);
  */
-export function requireAllRoles(...roles: string[]): Middleware<AuthState> {
-  return guard(allRoles(...roles));
-}
+export const requireAllRoles: Guards<Middleware<AuthState>>["requireAllRoles"] =
+  guards.requireAllRoles;
 
 /**
  * Passes when `ctx.state.auth` has every one of the scopes; else 403 with the scopes named in the
  * challenge.
  * @example
- * router.get("/orders", requireScope("orders:read"), listOrders);
+ * router.get("/orders", jwtAuth(options), requireScope("orders:read"), listOrders);
  */
-export function requireScope(...scopes: string[]): Middleware<AuthState> {
-  return guard(allScopes(...scopes));
-}
+export const requireScope: Guards<Middleware<AuthState>>["requireScope"] = guards.requireScope;
 
 /**
  * Passes when `ctx.state.auth` has at least one of the scopes; else 403.
  * @example
- * router.get("/orders", requireAnyScope("orders:read", "orders:admin"), listOrders);
+ * router.get("/orders", jwtAuth(options), requireAnyScope("orders:read", "orders:admin"), listOrders);
  */
-export function requireAnyScope(...scopes: string[]): Middleware<AuthState> {
-  return guard(anyScope(...scopes));
-}
+export const requireAnyScope: Guards<Middleware<AuthState>>["requireAnyScope"] =
+  guards.requireAnyScope;
 
 /**
  * Passes when the claim at `path` strictly equals `expected`, or when `expected(value,
  * identity)` returns true (a throwing test counts as a refusal); else 403.
  * @example
- * router.get("/billing", requireClaim("tenant", "acme"), showBilling);
- * router.get("/beta", requireClaim("features", (value) => Array.isArray(value) && value.includes("beta")), beta);
+ * router.get("/billing", jwtAuth(options), requireClaim("tenant", "acme"), showBilling);
  */
-export function requireClaim(path: ClaimPath, expected: ClaimExpectation): Middleware<AuthState> {
-  return guard(claimMatches(path, expected));
-}
+export const requireClaim: Guards<Middleware<AuthState>>["requireClaim"] = guards.requireClaim;

@@ -7,6 +7,7 @@ import {
 } from "@meishi/core";
 import type { Context, Middleware, ParameterizedContext } from "koa";
 import type { AuthState } from "./augment.js";
+import { refuseCaseBlindUseLayer, registerMiddleware } from "./router-check.js";
 
 /** Options only the Koa adapter has: `optional` and `getToken(ctx)`. */
 export type KoaAuthOptions = RequestAuthOptions<Context>;
@@ -33,8 +34,11 @@ export type JwtAuthOptions = AdapterOptions<Context>;
  * app.use(jwtAuth({ jwksUri, issuer: "https://auth.example.com", audience: "https://api.example.com" }));
  */
 export function jwtAuth(options: string | URL | JwtAuthOptions): Middleware<AuthState> {
-  const auth = createRequestAuthenticator<Context>(options);
-  return async function meishiJwtAuth(ctx, next) {
+  const auth = createRequestAuthenticator<Context>(options, {
+    caller: "jwtAuth() from @meishi/koa",
+  });
+  const middleware: Middleware<AuthState> = async function meishiJwtAuth(ctx, next) {
+    refuseCaseBlindUseLayer(ctx);
     const identity = await auth.authenticate(ctx, {
       headers: ctx.headers,
       url: ctx.url,
@@ -43,12 +47,21 @@ export function jwtAuth(options: string | URL | JwtAuthOptions): Middleware<Auth
     if (identity !== undefined) ctx.state.auth = identity;
     await next();
   };
+  registerMiddleware(middleware, "jwtAuth() from @meishi/koa");
+  return middleware;
 }
 
 /** Checks one rule against `ctx.state.auth`; a guard's only logic. */
 export function guard(rule: AuthRule): Middleware<AuthState> {
-  return function meishiGuard(ctx: ParameterizedContext<AuthState>, next) {
+  const middleware: Middleware<AuthState> = function meishiGuard(
+    ctx: ParameterizedContext<AuthState>,
+    next,
+  ) {
+    // A guard skipped by case is as bad as authentication skipped: any user passes.
+    refuseCaseBlindUseLayer(ctx);
     authorizeRequest(ctx, ctx.state.auth, [rule]);
     return next();
   };
+  registerMiddleware(middleware, "a guard (requireRole, …) from @meishi/koa");
+  return middleware;
 }

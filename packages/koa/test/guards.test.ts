@@ -1,5 +1,6 @@
 import { createServer, type Server } from "node:http";
 import Router from "@koa/router";
+import { ConfigurationError } from "@meishi/core";
 import { createTestIssuer, type TestIssuer } from "@meishi/testing";
 import Koa, { type Middleware } from "koa";
 import request from "supertest";
@@ -96,12 +97,44 @@ describe("router guards", () => {
     });
   });
 
-  it("answers 401 when used without jwtAuth", async () => {
+  it("answers 401 when used without jwtAuth, even with a valid token, with its own reason", async () => {
     const app = new Koa();
+    const reasons: unknown[] = [];
     app.use(authErrorHandler());
+    app.use(async (_ctx, next) => {
+      try {
+        await next();
+      } catch (error) {
+        reasons.push((error as { reason?: unknown }).reason);
+        throw error;
+      }
+    });
     app.use(requireRole("admin"));
-    const res = await request(app.callback()).get("/");
+    const res = await request(app.callback())
+      .get("/")
+      .set("authorization", `Bearer ${await issuer.sign({ role: "admin" })}`);
     expect(res.status).toBe(401);
     expect(res.headers["www-authenticate"]).toBe('Bearer realm="api"');
+    expect(res.body).toEqual({
+      error: "missing_token",
+      error_description: "Authentication is required",
+    });
+    expect(reasons).toEqual(["guard_without_authentication"]);
+  });
+
+  it("refuses bad guard arguments with a ConfigurationError naming the call", () => {
+    expect(() => requireRole()).toThrowError(
+      new ConfigurationError("requireRole() from @meishi/koa: name at least one role"),
+    );
+    expect(() => requireRole(["a", "b"] as unknown as string)).toThrowError(
+      new ConfigurationError(
+        'requireRole() from @meishi/koa: pass roles as separate arguments: requireRole("a", "b"), not an array',
+      ),
+    );
+    expect(() => requireScope(7 as unknown as string)).toThrowError(
+      new ConfigurationError(
+        "requireScope() from @meishi/koa: every scope must be a non-empty string, got number",
+      ),
+    );
   });
 });

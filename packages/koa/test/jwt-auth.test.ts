@@ -113,6 +113,29 @@ describe("jwtAuth", () => {
     expect(res.headers["retry-after"]).toMatch(/^\d+$/);
   });
 
+  it.each([
+    ["nothing", undefined],
+    ["number", 42],
+  ])("refuses %s with a ConfigurationError naming jwtAuth()", (got, value) => {
+    expect(() => jwtAuth(value as never)).toThrow(
+      expect.objectContaining({
+        name: "ConfigurationError",
+        message: `jwtAuth() from @meishi/koa: pass a JWKS URL or options such as { jwksUri, issuer, audience }, got ${got}`,
+      }),
+    );
+  });
+
+  it("refuses an unknown option naming jwtAuth(), and accepts the adapter's own", () => {
+    const base = { jwksUri: issuer.jwksUri, issuer: issuer.issuer, audience: issuer.audience };
+    expect(() => jwtAuth({ ...base, getTokn: () => undefined } as never)).toThrow(
+      expect.objectContaining({
+        name: "ConfigurationError",
+        message: "jwtAuth() from @meishi/koa: getTokn is not an option; did you mean getToken?",
+      }),
+    );
+    expect(() => jwtAuth({ ...base, optional: true, getToken: () => undefined })).not.toThrow();
+  });
+
   it("throws a ConfigurationError at start-up", () => {
     expect(() =>
       jwtAuth({ jwksUri: "http://example.com/jwks", issuer: null, audience: null }),

@@ -44,6 +44,8 @@ describe("on Koa 2", () => {
   it("answers correctly through Koa 2's default error handling", async () => {
     const res = await request(app(false)).get("/").set("Authorization", "Bearer a.b.c");
     expect(res.status).toBe(401);
-    expect(res.headers["www-authenticate"]).toContain('error="invalid_token"');
+    expect(res.headers["www-authenticate"]).toBe(
+      'Bearer realm="api", error="invalid_token", error_description="The access token is malformed"',
+    );
   });
 });
