@@ -537,6 +537,48 @@ describe("options", () => {
 });
 
 describe("before the first load", () => {
+  it("ready() waits 10 s by default before rejecting", async () => {
+    const link = await startCuttableLink(redis.port);
+    cleanups.push(() => link.close());
+    link.cut();
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const list = createRedisRevocationList({ redis: link.url, namespace: namespace() });
+    cleanups.push(() => list.close());
+    let settled: "resolved" | "rejected" | undefined;
+    list.ready().then(
+      () => {
+        settled = "resolved";
+      },
+      () => {
+        settled = "rejected";
+      },
+    );
+    await vi.advanceTimersByTimeAsync(9_999);
+    expect(settled).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(settled).toBe("rejected");
+  });
+
+  it("sends a heartbeat every second by default", async () => {
+    const ns = namespace();
+    const listener = new Redis(redis.url);
+    cleanups.push(() => listener.disconnect());
+    const beats: number[] = [];
+    listener.on("pmessage", () => beats.push(Date.now()));
+    await listener.psubscribe(`{${ns}}:heartbeat:*`);
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    const list = createRedisRevocationList({ redis: redis.url, namespace: ns });
+    cleanups.push(() => list.close());
+    await list.ready();
+    await vi.advanceTimersByTimeAsync(999);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(beats).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await eventually(() => beats.length === 1, 5_000)).toBe(true);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(await eventually(() => beats.length === 2, 5_000)).toBe(true);
+  });
+
   it("fails closed until loaded, and ready() rejects when Redis never answers", async () => {
     const link = await startCuttableLink(redis.port);
     cleanups.push(() => link.close());
