@@ -116,6 +116,19 @@ function forkChild(file, env, execArgv = []) {
   return { child, first, stop };
 }
 
+/** @param {import("node:child_process").ChildProcess} child */
+function cpuOf(child) {
+  return new Promise((resolve) => {
+    const onMessage = (message) => {
+      if (message?.cpu === undefined) return;
+      child.off("message", onMessage);
+      resolve(message.cpu);
+    };
+    child.on("message", onMessage);
+    child.send("cpu");
+  });
+}
+
 async function get(port, token) {
   const res = await fetch(`http://127.0.0.1:${port}/me`, {
     headers: { authorization: `Bearer ${token}` },
@@ -163,8 +176,10 @@ async function throughput(env, issuer, redisUrl, ns) {
       label: `@meishi/${framework} + Redis revocation list (${fmt(PRELOAD + 1)} revoked)`,
     },
   ]);
-  const samples = new Map(variants.map((v) => [v.label, { rps: [], p50: [], p99: [] }]));
-  /** @type {Map<string, number[]>} with/without ratio of each back-to-back pair */
+  const samples = new Map(
+    variants.map((v) => [v.label, { rps: [], p50: [], p99: [], cpuUsPerRequest: [] }]),
+  );
+  /** @type {Map<string, number[]>} with/without throughput ratio (from CPU per request) of each back-to-back pair */
   const pairRatios = new Map([
     ["express", []],
     ["fastify", []],
@@ -175,11 +190,12 @@ async function throughput(env, issuer, redisUrl, ns) {
     for (const framework of ["express", "fastify"]) {
       const pair = variants.filter((v) => v.framework === framework);
       if (round % 2 === 1) pair.reverse();
-      const rps = {};
+      const cpu = {};
       for (const variant of pair) {
-        rps[variant.revocation] = await measureVariant(variant, round);
+        cpu[variant.revocation] = await measureVariant(variant, round);
       }
-      pairRatios.get(framework).push(rps.redis / rps.off);
+      // Throughput of a saturated single-threaded server goes as 1 / CPU per request.
+      pairRatios.get(framework).push(cpu.off / cpu.redis);
     }
   }
 
@@ -208,16 +224,21 @@ async function throughput(env, issuer, redisUrl, ns) {
           headers: { authorization: `Bearer ${good}` },
         });
       await run(WARMUP);
+      const cpuBefore = await cpuOf(server.child);
       const result = await run(DURATION);
+      const cpuAfter = await cpuOf(server.child);
+      const cpuUs = cpuAfter.user + cpuAfter.system - cpuBefore.user - cpuBefore.system;
       const s = samples.get(variant.label);
       s.rps.push(result.requests.average);
       s.p50.push(result.latency.p50);
       s.p99.push(result.latency.p99);
+      s.cpuUsPerRequest.push(cpuUs / result.requests.total);
       console.log(
         `  round ${round + 1}/${ROUNDS} ${variant.label.padEnd(60)} ${fmt(result.requests.average).padStart(8)} req/s` +
+          `  ${fmt(cpuUs / result.requests.total, 1)} µs CPU/request` +
           (result.non2xx > 0 ? `  non-2xx ${result.non2xx}` : ""),
       );
-      return result.requests.average;
+      return cpuUs / result.requests.total;
     } finally {
       await server.stop();
     }
@@ -230,6 +251,7 @@ async function throughput(env, issuer, redisUrl, ns) {
       p50: median(s.p50),
       p99: median(s.p99),
       perRound: s.rps,
+      cpuUsPerRequest: median(s.cpuUsPerRequest),
       pairRatio: v.revocation === "redis" ? median(pairRatios.get(v.framework)) : undefined,
       pairRatios: v.revocation === "redis" ? pairRatios.get(v.framework) : undefined,
     };
@@ -432,7 +454,8 @@ async function main() {
         medianP50Ms: r.p50,
         medianP99Ms: r.p99,
         rpsPerRound: r.perRound.map(Math.round),
-        pairRatios: r.pairRatios ?? null,
+        medianCpuUsPerRequest: r.cpuUsPerRequest,
+        capacityRatiosFromCpu: r.pairRatios ?? null,
       })),
       propagation: prop,
       memory: mem,
@@ -453,6 +476,7 @@ function report({ rows, prop, mem, cost, startedAt, loadAtStart, version }) {
       fmt(r.rps),
       fmt(r.p50),
       fmt(r.p99),
+      fmt(r.cpuUsPerRequest, 1),
       r === base ? "—" : `${fmt((100 * r.rps) / base.rps, 1)} %`,
       r.pairRatio === undefined ? "—" : `${fmt(100 * r.pairRatio, 1)} %`,
     ];
