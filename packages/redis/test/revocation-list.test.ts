@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { ConfigurationError, type RevocationQuery } from "@meishi/core";
+import { ConfigurationError, createVerifier, type RevocationQuery } from "@meishi/core";
 import { createTestIssuer, type TestIssuer } from "@meishi/testing";
 import { Cluster, Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
@@ -513,6 +513,32 @@ describe("Redis down, and back", () => {
     expect(open.isRevoked(q)).toBe(false);
     expect(open.status().serving).toBe(true);
     expect(warnings).toContain("MEISHI_REVOCATION_FAIL_OPEN");
+  });
+});
+
+describe("behind a verifier", () => {
+  it("verifier.ready() waits for the first load, and a revoked token gets token_revoked", async () => {
+    const ns = namespace();
+    const writer = await openList({ namespace: ns });
+    const token = await issuer.sign({ jti: randomUUID() });
+    await writer.revokeToken(queryOf(token));
+    const list = createRedisRevocationList({ redis: redis.url, namespace: ns });
+    cleanups.push(() => list.close());
+    const verifier = createVerifier({
+      jwksUri: issuer.jwksUri,
+      issuer: issuer.issuer,
+      audience: issuer.audience,
+      revocation: list,
+    });
+    expect(list.status().freshAsOf).toBeUndefined();
+    await verifier.ready();
+    expect(list.status().freshAsOf).toBeDefined();
+    await expect(verifier.verify(token)).rejects.toMatchObject({
+      status: 401,
+      reason: "token_revoked",
+    });
+    const other = await issuer.sign({ jti: randomUUID() });
+    await expect(verifier.verify(other)).resolves.toMatchObject({ sub: "user-123" });
   });
 });
 
