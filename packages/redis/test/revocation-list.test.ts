@@ -182,6 +182,29 @@ describe("createRedisRevocationList across processes", () => {
   });
 });
 
+describe("a process starting while others write", () => {
+  it("misses nothing written during its first load", async () => {
+    const ns = namespace();
+    const writer = await openList({ namespace: ns });
+    const expiresAt = Math.floor(Date.now() / 1000) + 600;
+    const jtis = Array.from({ length: 3_000 }, (_, i) => `during-${i}`);
+    // Half before the newcomer starts, half racing its subscribe-then-scan.
+    await Promise.all(
+      jtis.slice(0, 1_500).map((jti) => writer.revokeToken({ issuer: "iss", jti, expiresAt })),
+    );
+    const racing = Promise.all(
+      jtis.slice(1_500).map((jti) => writer.revokeToken({ issuer: "iss", jti, expiresAt })),
+    );
+    const newcomer = await openList({ namespace: ns });
+    await racing;
+    expect(await eventually(() => newcomer.status().size.tokens === 3_000)).toBe(true);
+    expect(await eventually(() => newcomer.status().seq === 3_000)).toBe(true);
+    for (const jti of jtis) {
+      expect(newcomer.isRevoked({ ...queryOf(jti), issuer: "iss" })).toBe(true);
+    }
+  });
+});
+
 describe("entries in Redis and in each process", () => {
   it("keeps the documented key layout under the default namespace", async () => {
     const list = createRedisRevocationList({ redis: redis.url });
