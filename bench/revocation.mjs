@@ -10,6 +10,7 @@
 import { fork, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createVerifier } from "@meishi/core";
 import { createRedisRevocationList } from "@meishi/redis";
@@ -62,7 +63,18 @@ async function startRedis() {
   const port = await freePort();
   const child = spawn(
     "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--dir",
+      tmpdir(),
+    ],
     { stdio: ["ignore", "pipe", "inherit"] },
   );
   children.add(child);

@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
 import { connect, createServer, type Server, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 /** A real redis-server on loopback with persistence off, for tests. */
 export interface TestRedisServer {
@@ -22,10 +25,13 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
-function launch(port: number, extra: readonly string[]): Promise<ChildProcess> {
+function launch(port: number, dir: string, extra: readonly string[]): Promise<ChildProcess> {
   const child = spawn(
     "redis-server",
     [
+      // Its own directory: a replica writes the RDB it receives from its primary to disk.
+      "--dir",
+      dir,
       "--port",
       String(port),
       "--bind",
@@ -78,7 +84,8 @@ export async function startRedisServer(
   extraArgs: readonly string[] = [],
 ): Promise<TestRedisServer> {
   const port = await freePort();
-  let child: ChildProcess | undefined = await launch(port, extraArgs);
+  const dir = await mkdtemp(join(tmpdir(), "meishi-redis-"));
+  let child: ChildProcess | undefined = await launch(port, dir, extraArgs);
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
@@ -91,14 +98,16 @@ export async function startRedisServer(
     },
     async start() {
       if (child !== undefined) return;
-      child = await launch(port, extraArgs);
+      child = await launch(port, dir, extraArgs);
     },
     async stop() {
-      if (child === undefined) return;
-      const stopping = child;
-      child = undefined;
-      stopping.kill("SIGTERM");
-      await exited(stopping);
+      if (child !== undefined) {
+        const stopping = child;
+        child = undefined;
+        stopping.kill("SIGTERM");
+        await exited(stopping);
+      }
+      await rm(dir, { recursive: true, force: true });
     },
   };
 }
@@ -167,9 +176,6 @@ export interface TestRedisCluster {
 }
 
 export async function startRedisCluster(nodes = 3): Promise<TestRedisCluster> {
-  const { mkdtemp, rm } = await import("node:fs/promises");
-  const { tmpdir } = await import("node:os");
-  const { join } = await import("node:path");
   const dir = await mkdtemp(join(tmpdir(), "meishi-redis-cluster-"));
   const servers: TestRedisServer[] = [];
   for (let i = 0; i < nodes; i += 1) {
