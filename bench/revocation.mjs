@@ -509,14 +509,18 @@ function report({ rows, prop, mem, cost, startedAt, loadAtStart, version }) {
         "req/s",
         "p50 ms",
         "p99 ms",
-        "vs without (medians)",
-        "vs without (median of pairs)",
+        "server CPU µs/request",
+        "req/s vs without",
+        "capacity vs without (CPU, median of pairs)",
       ],
       throughputRows,
-      ["l", "r", "r", "r", "r", "r"],
+      ["l", "r", "r", "r", "r", "r", "r"],
     ),
     "",
-    "`median of pairs`: each round measures the two variants of a framework back to back; this is the median of their ratios, the figure least moved by other load on the machine.",
+    "`server CPU µs/request`: user + system CPU time of the server process over the measured seconds, divided by the requests it answered. " +
+      "`capacity vs without`: each round measures the two variants of a framework back to back; for each pair, CPU per request without ÷ with " +
+      "(the throughput ratio of a saturated single-threaded server), median over rounds. Other load on the machine slows wall time more than it " +
+      "changes the CPU a request needs, but at a high load average both move.",
     "",
     `**Per-request cost, in process** (\`verifier.verify(token)\` for one cached token, sequential awaited calls, ` +
       `interleaved 300 ms rounds, medians; the list holds ${fmt(cost.entries)} revoked jtis):`,
