@@ -649,3 +649,53 @@ describe("success events", () => {
     ]);
   });
 });
+
+describe("the synchronous cache-hit path adapters use", () => {
+  it("answers a cached token without a promise, and gives every other case the full path", async () => {
+    const { createRequestAuthenticator } = await import("../src/index.node.js");
+    let storeAnswer: boolean | Promise<boolean> | Error = false;
+    const auth = createRequestAuthenticator<object>(
+      base({
+        revocation: {
+          isRevoked: () => {
+            if (storeAnswer instanceof Error) throw storeAnswer;
+            return storeAnswer;
+          },
+        },
+      }),
+      { caller: "test" },
+    );
+    const token = await issuer.sign();
+    const request = { headers: { authorization: `Bearer ${token}` } };
+    const first = auth.authenticate({}, request);
+    expect(first).toBeInstanceOf(Promise);
+    await first;
+    const second = auth.authenticate({}, request);
+    expect(second).not.toBeInstanceOf(Promise);
+    expect((second as { sub?: string }).sub).toBeDefined();
+    // A revocation answer that is not a synchronous `false` is finished on the async path.
+    storeAnswer = true;
+    expect((await refusal(Promise.resolve(auth.authenticate({}, request)))).reason).toBe(
+      "token_revoked",
+    );
+    storeAnswer = Promise.resolve(true);
+    expect((await refusal(Promise.resolve(auth.authenticate({}, request)))).reason).toBe(
+      "token_revoked",
+    );
+    storeAnswer = new Error("store down");
+    expect((await refusal(Promise.resolve(auth.authenticate({}, request)))).status).toBe(503);
+    storeAnswer = false;
+    expect(auth.authenticate({}, request)).not.toBeInstanceOf(Promise);
+    // No token, a bad header: the promise path and its refusals.
+    expect((await refusal(Promise.resolve(auth.authenticate({}, { headers: {} })))).code).toBe(
+      "missing_token",
+    );
+    expect(
+      (
+        await refusal(
+          Promise.resolve(auth.authenticate({}, { headers: { authorization: "Bearer a b" } })),
+        )
+      ).status,
+    ).toBe(400);
+  });
+});
