@@ -227,6 +227,7 @@ class RedisList implements RedisRevocationList {
   #lastHeartbeatSeen = 0;
   #closed = false;
   #lastFullRetry = 0;
+  #reconnectReason: ResyncReason = "reconnect";
   #firstLoad: { promise: Promise<void>; resolve: () => void };
   readonly #connected = { commands: false, subscriber: false };
 
@@ -290,7 +291,9 @@ class RedisList implements RedisRevocationList {
       this.#onMessage(channel, message);
     });
     this.#subscriber.on("ready", () => {
-      this.#resync("reconnect");
+      const reason = this.#reconnectReason;
+      this.#reconnectReason = "reconnect";
+      this.#resync(reason);
     });
     if (this.#subscriber.status === "ready") this.#resync("start");
     this.#timer = setInterval(() => this.#tick(), this.#heartbeatMs);
@@ -526,6 +529,7 @@ class RedisList implements RedisRevocationList {
       // a full reload on `ready`.
       this.#lastHeartbeatSent = 0;
       this.#synced = false;
+      this.#reconnectReason = "heartbeat_lost";
       this.#subscriber.disconnect(true);
       return;
     }

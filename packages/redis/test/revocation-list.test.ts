@@ -500,6 +500,37 @@ describe("Redis down, and back", () => {
     expect(await eventually(async () => (await api.get(c)).status === 200, 10_000)).toBe(true);
   });
 
+  it("notices a subscription that went silent, reconnects it and catches up", async () => {
+    const link = await startCuttableLink(redis.port);
+    cleanups.push(() => link.close());
+    const ns = namespace();
+    const events: RedisRevocationEvent[] = [];
+    const list = await openList({
+      namespace: ns,
+      subscriberRedis: link.url,
+      heartbeatIntervalMs: 100,
+      maxStalenessMs: 1_000,
+      onEvent: (e) => events.push(e),
+    });
+    const writer = await openList({ namespace: ns });
+    const token = await issuer.sign({ jti: randomUUID() });
+
+    // Replies to the subscriber vanish; its socket stays open and nothing reports an error.
+    link.stall();
+    await writer.revokeToken(queryOf(token));
+    expect(await eventually(() => throws(() => list.isRevoked(queryFor(token))), 10_000)).toBe(
+      true,
+    );
+    link.restore();
+    expect(await eventually(() => !throws(() => list.isRevoked(queryFor(token))), 15_000)).toBe(
+      true,
+    );
+    expect(list.isRevoked(queryFor(token))).toBe(true);
+    expect(events).toContainEqual(
+      expect.objectContaining({ type: "revocations_resynced", reason: "heartbeat_lost" }),
+    );
+  });
+
   it("fails closed by default 10 s after it was last confirmed, and opens only by name", async () => {
     const own = await ownRedis();
     const ns = namespace();

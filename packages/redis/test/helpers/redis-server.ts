@@ -117,14 +117,21 @@ export interface CuttableLink {
   readonly url: string;
   /** Drops every connection and refuses new ones. */
   cut(): void;
-  /** Lets connections through again. */
+  /**
+   * Keeps every connection open but silently drops what Redis sends back, as a half-open
+   * connection behind a NAT or load balancer would.
+   */
+  stall(): void;
+  /** Lets connections through again (a stalled connection is closed: its stream is broken). */
   restore(): void;
   close(): Promise<void>;
 }
 
 export async function startCuttableLink(targetPort: number): Promise<CuttableLink> {
   const sockets = new Set<Socket>();
+  const broken = new Set<Socket>();
   let open = true;
+  let stalled = false;
   const server: Server = createServer((client) => {
     if (!open) {
       client.destroy();
@@ -138,11 +145,15 @@ export async function startCuttableLink(targetPort: number): Promise<CuttableLin
       upstream.destroy();
       sockets.delete(client);
       sockets.delete(upstream);
+      broken.delete(client);
     };
     client.on("error", drop).on("close", drop);
     upstream.on("error", drop).on("close", drop);
     client.pipe(upstream);
-    upstream.pipe(client);
+    upstream.on("data", (chunk: Buffer) => {
+      if (stalled) broken.add(client);
+      else if (!broken.has(client)) client.write(chunk);
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const address = server.address();
@@ -154,8 +165,14 @@ export async function startCuttableLink(targetPort: number): Promise<CuttableLin
       for (const socket of sockets) socket.destroy();
       sockets.clear();
     },
+    stall() {
+      stalled = true;
+    },
     restore() {
       open = true;
+      stalled = false;
+      for (const socket of broken) socket.destroy();
+      broken.clear();
     },
     async close() {
       open = false;
