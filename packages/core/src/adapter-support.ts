@@ -5,6 +5,7 @@ import type { TokenRequest } from "./extract-token.js";
 import type { Identity } from "./identity.js";
 import type { VerifierOptions } from "./options.js";
 import { platform } from "./platform.js";
+import { type MetadataResponse, metadataResponse } from "./resource-metadata.js";
 import type { AuthRule } from "./rules.js";
 import { authorize } from "./rules.js";
 
@@ -87,7 +88,13 @@ export interface RequestAuthenticator<Req extends object> {
     request: TokenRequest,
     optional?: boolean,
     log?: DiagnosticLogger,
+    setHeader?: (name: string, value: string) => void,
   ): Promise<Identity | undefined>;
+  /**
+   * The RFC 9728 metadata answer for a request to its well-known path (when `resourceMetadata`
+   * is configured), else `undefined`: the adapter sends it as is, before authenticating.
+   */
+  metadataFor(method: string, path: string): MetadataResponse | undefined;
 }
 
 /** Who builds the authenticator, so configuration errors name the user's own call. */
@@ -129,14 +136,16 @@ export function createRequestAuthenticator<Req extends object>(
   }
   return {
     verifier,
-    authenticate: (req, request, optional = optionalByDefault, log) => {
+    authenticate: (req, request, optional = optionalByDefault, log, setHeader) => {
       verifierOfRequest.set(req, verifier);
       return verifier.authenticate(request, {
         optional,
         ...(getToken === undefined ? {} : { getToken: () => getToken(req) }),
         ...(log === undefined ? {} : { log }),
+        ...(setHeader === undefined ? {} : { setHeader }),
       });
     },
+    metadataFor: (method, path) => metadataResponse(verifier.resourceMetadata, method, path),
   };
 }
 
