@@ -93,8 +93,9 @@ export interface RequestAuthenticator<Req extends object> {
   /**
    * The RFC 9728 metadata answer for a request to its well-known path (when `resourceMetadata`
    * is configured), else `undefined`: the adapter sends it as is, before authenticating.
+   * `url` is the request target as received (path and query).
    */
-  metadataFor(method: string, path: string): MetadataResponse | undefined;
+  metadataFor(method: string, url: string): MetadataResponse | undefined;
 }
 
 /** Who builds the authenticator, so configuration errors name the user's own call. */
@@ -145,7 +146,12 @@ export function createRequestAuthenticator<Req extends object>(
         ...(setHeader === undefined ? {} : { setHeader }),
       });
     },
-    metadataFor: (method, path) => metadataResponse(verifier.resourceMetadata, method, path),
+    metadataFor: (method, url) => {
+      const metadata = verifier.resourceMetadata;
+      if (metadata === undefined) return undefined;
+      const end = url.search(/[?#]/);
+      return metadataResponse(metadata, method, end === -1 ? url : url.slice(0, end));
+    },
   };
 }
 

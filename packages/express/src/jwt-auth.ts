@@ -19,7 +19,9 @@ export type JwtAuthOptions = AdapterOptions<Request>;
 
 /**
  * Express middleware that verifies the bearer token and sets `req.auth`. The verifier is built
- * once, here; a bad option throws a `ConfigurationError` at start-up.
+ * once, here; a bad option throws a `ConfigurationError` at start-up. With `dpop` it checks
+ * DPoP proofs too; with `resourceMetadata` it answers `GET /.well-known/oauth-protected-resource`
+ * itself (mount it with `app.use()` so that path reaches it).
  *
  * The string form `jwtAuth(jwksUri)` checks signature, algorithm and expiry only (and warns
  * once); pass `{ jwksUri, issuer, audience }` to check the issuer and audience too.
@@ -37,11 +39,27 @@ export function jwtAuth(options: string | URL | JwtAuthOptions): RequestHandler 
   const auth = createRequestAuthenticator<Request>(options, {
     caller: "jwtAuth() from @meishi/express",
   });
-  return function meishiJwtAuth(req, _res, next) {
+  return function meishiJwtAuth(req, res, next) {
+    const metadata = auth.metadataFor(req.method, req.originalUrl);
+    if (metadata !== undefined) {
+      res.status(metadata.status).set(metadata.headers).send(metadata.body);
+      return;
+    }
     // Express 4 ignores returned promises, so the rejection is passed to next() here, never left
     // unhandled.
     auth
-      .authenticate(req, { headers: req.headers, url: req.originalUrl, rawHeaders: req.rawHeaders })
+      .authenticate(
+        req,
+        {
+          headers: req.headers,
+          url: req.originalUrl,
+          method: req.method,
+          rawHeaders: req.rawHeaders,
+        },
+        undefined,
+        undefined,
+        (name, value) => res.setHeader(name, value),
+      )
       .then((identity) => {
         if (identity !== undefined) req.auth = identity;
         next();

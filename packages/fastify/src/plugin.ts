@@ -8,7 +8,7 @@ import {
   defineGuards,
   type RequestAuthOptions,
 } from "@meishi/core";
-import type { FastifyPluginAsync, FastifyRequest } from "fastify";
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import type { AuthHook } from "./augment.js";
 import { unprotectedRoutes } from "./route-audit.js";
@@ -54,14 +54,20 @@ const plugin: FastifyPluginAsync<MeishiPluginOptions> = async (fastify, options)
   // `auth` decoration, so it reads `undefined` and would pass as authenticated.
   const authenticated = new WeakSet<FastifyRequest>();
 
-  async function authenticate(request: FastifyRequest): Promise<void> {
+  async function authenticate(request: FastifyRequest, reply?: FastifyReply): Promise<void> {
     if (authenticated.has(request)) return;
     const identity = await auth.authenticate(
       request,
-      { headers: request.headers, url: request.url, rawHeaders: request.raw.rawHeaders },
+      {
+        headers: request.headers,
+        url: request.url,
+        method: request.method,
+        rawHeaders: request.raw.rawHeaders,
+      },
       request.routeOptions.config?.meishi?.optional,
       // Refusal reasons go to Fastify's own log, with the request id.
       request.log,
+      reply === undefined ? undefined : (name, value) => reply.header(name, value),
     );
     authenticated.add(request);
     request.auth = identity ?? null;
@@ -70,8 +76,8 @@ const plugin: FastifyPluginAsync<MeishiPluginOptions> = async (fastify, options)
   // Each guard authenticates first, so `{ onRequest: fastify.requireRole("admin") }` is enough.
   const guard =
     (rule: AuthRule): AuthHook =>
-    async (request) => {
-      await authenticate(request);
+    async (request, reply) => {
+      await authenticate(request, reply);
       authorizeRequest(request, request.auth, [rule], request.log);
     };
 
@@ -84,11 +90,23 @@ const plugin: FastifyPluginAsync<MeishiPluginOptions> = async (fastify, options)
   fastify.decorate("requireScope", guards.requireScope);
   fastify.decorate("requireAnyScope", guards.requireAnyScope);
   fastify.decorate("requireClaim", guards.requireClaim);
+  fastify.decorate("requireAcr", guards.requireAcr);
+  fastify.decorate("requireAuthTime", guards.requireAuthTime);
+
+  // RFC 9728: the metadata is public (clients read it before they have a token).
+  const metadata = auth.verifier.resourceMetadata;
+  for (const path of metadata?.paths ?? []) {
+    fastify.get(path, { config: { meishi: { public: true } } }, async (request, reply) => {
+      const answer = auth.metadataFor(request.method, request.url);
+      if (answer === undefined) return reply.callNotFound();
+      return reply.code(answer.status).headers(answer.headers).send(answer.body);
+    });
+  }
 
   if (options.protectAllRoutes === true) {
-    fastify.addHook("onRequest", async function meishiProtectAllRoutes(request) {
+    fastify.addHook("onRequest", async function meishiProtectAllRoutes(request, reply) {
       if (request.routeOptions.config?.meishi?.public === true) return;
-      await authenticate(request);
+      await authenticate(request, reply);
     });
     // Fastify's hooks reach only the scope they were added in and its children: registered in
     // an encapsulated plugin, protectAllRoutes would leave the rest of the app open. No route may

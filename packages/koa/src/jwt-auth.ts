@@ -39,11 +39,27 @@ export function jwtAuth(options: string | URL | JwtAuthOptions): Middleware<Auth
   });
   const middleware: Middleware<AuthState> = async function meishiJwtAuth(ctx, next) {
     refuseCaseBlindUseLayer(ctx);
-    const identity = await auth.authenticate(ctx, {
-      headers: ctx.headers,
-      url: ctx.url,
-      rawHeaders: ctx.req.rawHeaders,
-    });
+    const metadata = auth.metadataFor(ctx.method, ctx.originalUrl);
+    if (metadata !== undefined) {
+      ctx.status = metadata.status;
+      ctx.set(metadata.headers);
+      ctx.body = metadata.body;
+      return;
+    }
+    const identity = await auth.authenticate(
+      ctx,
+      {
+        headers: ctx.headers,
+        // The URL as received: a mount (koa-mount, a prefixed router) has not shortened it, so it
+        // is the path a DPoP proof's htu names.
+        url: ctx.originalUrl,
+        method: ctx.method,
+        rawHeaders: ctx.req.rawHeaders,
+      },
+      undefined,
+      undefined,
+      (name, value) => ctx.set(name, value),
+    );
     if (identity !== undefined) ctx.state.auth = identity;
     await next();
   };
