@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const run = promisify(execFile);
 const root = new URL("../..", import.meta.url).pathname;
-const PACKAGES = ["core", "testing", "express", "koa", "fastify"] as const;
+const PACKAGES = ["core", "testing", "express", "koa", "fastify", "lambda", "cli"] as const;
 const bin = (name: string) => join(root, "node_modules", ".bin", name);
 
 let work: string;
@@ -43,6 +43,7 @@ beforeAll(async () => {
       "@types/express@5",
       "@types/koa@3",
       "@types/node@20",
+      "@types/aws-lambda",
     ],
     { cwd: work, maxBuffer: 16 * 1024 * 1024 },
   );
@@ -77,15 +78,18 @@ const { jwtAuth } = require("@meishi/express");
 const koa = require("@meishi/koa");
 const fastifyPlugin = require("@meishi/fastify");
 const testing = require("@meishi/testing");
+const lambda = require("@meishi/lambda");
+const cli = require("@meishi/cli/package.json");
 const checks = [
   typeof core.createVerifier, typeof jwtAuth, typeof koa.jwtAuth,
   typeof (fastifyPlugin.default ?? fastifyPlugin), typeof testing.createTestIssuer,
+  typeof lambda.createHttpApiAuthorizer, typeof cli.bin.meishi,
   String(new core.InvalidTokenError() instanceof core.AuthError),
 ];
 console.log(checks.join(","));`,
     );
     const { stdout } = await run("node", ["index.js"], { cwd: dir });
-    expect(stdout.trim()).toBe("function,function,function,function,function,true");
+    expect(stdout.trim()).toBe("function,function,function,function,function,function,string,true");
   });
 
   it("load every package with import from an ESM project and verify a real token", async () => {

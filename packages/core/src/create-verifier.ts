@@ -1,10 +1,12 @@
 import {
+  base64url,
   decodeJwt,
   decodeProtectedHeader,
+  type JWTHeaderParameters,
   type JWTPayload,
-  type JWTVerifyResult,
   errors as joseErrors,
   jwtVerify,
+  UnsecuredJWT,
 } from "jose";
 import { LRUCache } from "lru-cache";
 import type { DiagnosticLogger } from "./diagnostics.js";
@@ -142,6 +144,11 @@ interface CachedVerification {
   bytes: number;
 }
 
+interface VerifiedParts {
+  payload: AuthClaims;
+  protectedHeader: JWTHeaderParameters;
+}
+
 /**
  * A key set's `getKey` resolves one key; several candidates come back as jose's iterable error.
  * Only a token without `kid` tries them: two published keys sharing a `kid` are the
@@ -151,7 +158,7 @@ async function verifyWithCandidates(
   token: string,
   issuer: ResolvedIssuer,
   hasKid: boolean,
-): Promise<JWTVerifyResult<AuthClaims>> {
+): Promise<VerifiedParts> {
   try {
     return await jwtVerify<AuthClaims>(token, issuer.resolveKey, issuer.jwtVerifyOptions);
   } catch (error) {
@@ -168,6 +175,69 @@ async function verifyWithCandidates(
     }
     throw new joseErrors.JWSSignatureVerificationFailed();
   }
+}
+
+// `{"alg":"none"}`: the header of the unsecured JWT whose claims jose checks after the
+// signature was checked here (see verifyOnThisRuntime).
+const NONE_HEADER = base64url.encode('{"alg":"none"}');
+const noneHeadersByTyp = new Map<string, string>();
+const MAX_TYP_HEADERS = 32;
+
+function noneHeaderFor(typ: unknown, typChecked: boolean): string {
+  if (!typChecked || typeof typ !== "string") return NONE_HEADER;
+  let header = noneHeadersByTyp.get(typ);
+  if (header === undefined) {
+    header = base64url.encode(JSON.stringify({ alg: "none", typ }));
+    // Attacker-chosen typ values must not grow the map without bound.
+    if (noneHeadersByTyp.size < MAX_TYP_HEADERS) noneHeadersByTyp.set(typ, header);
+  }
+  return header;
+}
+
+/**
+ * The signature check with the runtime's fastest primitive (Node's one-shot `crypto.verify`),
+ * with jose still choosing the key and checking the claims: the claims go through jose's own
+ * `UnsecuredJWT.decode`, which runs the same claim validation as `jwtVerify`. Anything out of
+ * the ordinary (a `crit` header, several candidate keys, base64url of impossible length) returns
+ * `undefined` and takes jose's path, so both paths give the same answer for every token.
+ */
+async function verifyOnThisRuntime(
+  token: string,
+  header: JWTHeaderParameters,
+  issuer: ResolvedIssuer,
+): Promise<VerifiedParts | undefined> {
+  const verifySignature = platform.verifySignature;
+  if (verifySignature === undefined || Object.hasOwn(header, "crit")) return undefined;
+  const firstDot = token.indexOf(".");
+  const secondDot = token.indexOf(".", firstDot + 1);
+  const payloadPart = token.slice(firstDot + 1, secondDot);
+  const signaturePart = token.slice(secondDot + 1);
+  if (payloadPart.length % 4 === 1 || signaturePart.length % 4 === 1) return undefined;
+  let key: VerificationKey;
+  try {
+    key = await issuer.resolveKey(header, {
+      protected: token.slice(0, firstDot),
+      payload: payloadPart,
+      signature: signaturePart,
+    });
+  } catch (error) {
+    if (error instanceof joseErrors.JWKSMultipleMatchingKeys) return undefined;
+    throw error;
+  }
+  const valid = verifySignature(
+    header.alg as string,
+    key,
+    token.slice(0, secondDot),
+    signaturePart,
+  );
+  if (valid === undefined) return undefined;
+  if (!valid) throw new joseErrors.JWSSignatureVerificationFailed();
+  const typChecked = issuer.jwtVerifyOptions.typ !== undefined;
+  const { payload } = UnsecuredJWT.decode(
+    `${noneHeaderFor(header.typ, typChecked)}.${payloadPart}.`,
+    issuer.jwtVerifyOptions,
+  );
+  return { payload: payload as AuthClaims, protectedHeader: header };
 }
 
 class TokenVerifier implements Verifier {
@@ -440,11 +510,9 @@ class TokenVerifier implements Verifier {
       throw this.#invalid("kid_invalid", "kid", "the kid is not short printable text");
     }
     const keyVersion = issuer.keySource.version;
-    const { payload, protectedHeader } = await verifyWithCandidates(
-      token,
-      issuer,
-      kid !== undefined,
-    );
+    const { payload, protectedHeader } =
+      (await verifyOnThisRuntime(token, header as JWTHeaderParameters, issuer)) ??
+      (await verifyWithCandidates(token, issuer, kid !== undefined));
     // jose tests claims with `in` and plain reads, which a polluted Object.prototype would
     // satisfy; what we require must be the token's own.
     for (const claim of issuer.ownClaims) {
