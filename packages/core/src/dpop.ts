@@ -127,12 +127,16 @@ export function createMemoryReplayStore(options: { max?: number } = {}): DpopRep
   if (!Number.isSafeInteger(max) || max < 1) {
     throw new TypeError("createMemoryReplayStore(): max must be a positive integer");
   }
-  const cache = new LRUCache<string, true>({ max, ttlAutopurge: false });
+  // The expiry is kept and compared here rather than through lru-cache's ttl: one clock
+  // (Date.now, the same one proofs' iat is checked against) decides both. A replay attempt
+  // reads the entry, which keeps it among the most recent.
+  const cache = new LRUCache<string, number>({ max });
   return {
     seen(jti, expiresAtSec) {
-      if (cache.has(jti)) return true;
-      const ttl = Math.max(1, Math.ceil(expiresAtSec * 1000 - Date.now()));
-      cache.set(jti, true, { ttl });
+      const now = Date.now();
+      const until = cache.get(jti);
+      if (until !== undefined && until > now) return true;
+      cache.set(jti, expiresAtSec * 1000);
       return false;
     },
   };
