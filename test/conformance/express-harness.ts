@@ -1,5 +1,12 @@
 import { createVerifier } from "@meishi/core";
-import { authErrorHandler, jwtAuth, requireRole, requireScope } from "@meishi/express";
+import {
+  authErrorHandler,
+  jwtAuth,
+  requireAcr,
+  requireAuthTime,
+  requireRole,
+  requireScope,
+} from "@meishi/express";
 import express, { type Request, type Response } from "express";
 import request from "supertest";
 import { authBody, type Harness, parseBody, pickHeaders } from "./harness.js";
@@ -21,6 +28,8 @@ export const expressHarness: Harness = {
     app.get("/public", optionalAuth, send);
     app.get("/guarded", requireRole("admin"), send);
     app.get("/public-admin", optionalAuth, requireRole("admin"), send);
+    app.get("/acr", auth, requireAcr("phr"), send);
+    app.get("/recent", auth, requireAuthTime({ maxAgeSec: 300 }), send);
     const area = express.Router();
     area.use(auth, requireRole("admin"));
     area.get("/admin", send);

@@ -38,6 +38,8 @@ async function build(
     { onRequest: app.requireRole("admin"), config: { meishi: { optional: true } } },
     send,
   );
+  app.get("/acr", { onRequest: app.requireAcr("phr") }, send);
+  app.get("/recent", { onRequest: app.requireAuthTime({ maxAgeSec: 300 }) }, send);
   app.register(
     async (area) => {
       area.addHook("onRequest", area.requireRole("admin"));

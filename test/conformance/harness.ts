@@ -31,6 +31,8 @@ export interface StartOptions {
  * - `/public-admin`: optional authentication, then role "admin"
  * - `/area/admin`: role "admin" on a route mounted under the prefix `/area` the way the
  *   framework scopes routes (Express router, nested @koa/router, Fastify prefixed plugin)
+ * - `/acr`: step-up, `requireAcr("phr")`
+ * - `/recent`: step-up, `requireAuthTime({ maxAgeSec: 300 })`
  */
 export interface Harness {
   name: string;
@@ -51,7 +53,7 @@ export function pickHeaders(
   get: (name: string) => unknown,
 ): Readonly<Record<string, string | undefined>> {
   const headers: Record<string, string | undefined> = {};
-  for (const name of ["www-authenticate", "retry-after", "content-type"]) {
+  for (const name of ["www-authenticate", "retry-after", "content-type", "dpop-nonce"]) {
     const value = get(name);
     headers[name] = value === undefined || value === null ? undefined : String(value);
   }

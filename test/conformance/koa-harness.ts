@@ -1,7 +1,14 @@
 import { createServer } from "node:http";
 import Router from "@koa/router";
 import { createVerifier } from "@meishi/core";
-import { authErrorHandler, jwtAuth, requireRole, requireScope } from "@meishi/koa";
+import {
+  authErrorHandler,
+  jwtAuth,
+  requireAcr,
+  requireAuthTime,
+  requireRole,
+  requireScope,
+} from "@meishi/koa";
 import Koa, { type Context } from "koa";
 import request from "supertest";
 import { authBody, type Harness, parseBody, pickHeaders } from "./harness.js";
@@ -24,6 +31,8 @@ export const koaHarness: Harness = {
     router.get("/public", optionalAuth, send);
     router.get("/guarded", requireRole("admin"), send);
     router.get("/public-admin", optionalAuth, requireRole("admin"), send);
+    router.get("/acr", auth, requireAcr("phr"), send);
+    router.get("/recent", auth, requireAuthTime({ maxAgeSec: 300 }), send);
     // The safe form under a prefix: middleware on the route, not in a prefixed router.use()
     // (which @koa/router 15 matches case-sensitively; meishi refuses it).
     // A child router nested under a mount path (the prefixed form is pinned in @meishi/koa's tests).

@@ -16,15 +16,24 @@ export interface AccessTokenOptions {
    * all at logout.
    */
   readonly sessionId: string;
+  /** The DPoP key's thumbprint: the token is bound to it as `cnf.jkt` (RFC 9449 §6.1). */
+  readonly jkt?: string | undefined;
 }
 
 /**
  * Signs the business card: an RS256 JWT access token (RFC 9068 profile, `typ: at+jwt`) with
- * the user's `sub`, `name` and `role`, the session's `sid`, and a unique `jti`.
+ * the user's `sub`, `name` and `role`, the session's `sid`, a unique `jti`, and for a DPoP
+ * client `cnf.jkt`, which binds the card to the client's key.
  */
 export function signAccessToken(user: User, options: AccessTokenOptions): Promise<string> {
   const iat = Math.floor(options.now / 1000);
-  return new SignJWT({ name: user.name, role: user.role, sid: options.sessionId })
+  const claims: Record<string, unknown> = {
+    name: user.name,
+    role: user.role,
+    sid: options.sessionId,
+  };
+  if (options.jkt !== undefined) claims.cnf = { jkt: options.jkt };
+  return new SignJWT(claims)
     .setProtectedHeader({ alg: "RS256", typ: "at+jwt", kid: options.signingKey.kid })
     .setIssuer(options.issuer)
     .setAudience(options.audience)

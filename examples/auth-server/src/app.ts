@@ -4,8 +4,15 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import {
+  ASYMMETRIC_ALGORITHMS,
+  createMemoryReplayStore,
+  DPOP_DEFAULTS,
+  DpopProofError,
+  verifyDpopProof,
+} from "@meishi/core";
 import { jwtAuth, requireRole } from "@meishi/express";
-import express, { type Express, type RequestHandler } from "express";
+import express, { type Express, type Request, type RequestHandler } from "express";
 import { signAccessToken } from "./access-tokens.js";
 import { type AuthServerConfig, resolveConfig } from "./config.js";
 import { openDatabase } from "./database.js";
@@ -44,10 +51,10 @@ export interface AuthServer {
   close(): Promise<void>;
 }
 
-/** The token response of RFC 6749 §5.1. */
+/** The token response of RFC 6749 §5.1 (`token_type: "DPoP"` for a DPoP-bound token). */
 export interface TokenResponse {
   access_token: string;
-  token_type: "Bearer";
+  token_type: "Bearer" | "DPoP";
   expires_in: number;
   refresh_token: string;
 }
@@ -70,6 +77,7 @@ const REFRESH_FAILURES: Record<RefreshFailure, string> = {
   revoked: "refresh token has been revoked",
   // Same words as "revoked": whoever replays a rotated token learns nothing useful.
   reused: "refresh token has been revoked",
+  dpop_key_mismatch: "refresh token is bound to another DPoP key",
 };
 
 function urlHost(host: string): string {
@@ -117,6 +125,7 @@ export function createAuthServer(config: AuthServerConfig = {}): AuthServer {
   async function tokenResponse(
     user: User,
     { refreshToken, familyId }: IssuedRefreshToken,
+    jkt: string | undefined,
   ): Promise<TokenResponse> {
     const accessToken = await signAccessToken(user, {
       issuer: currentIssuer(),
@@ -125,13 +134,50 @@ export function createAuthServer(config: AuthServerConfig = {}): AuthServer {
       now: options.now(),
       signingKey: keys.signingKey(),
       sessionId: familyId,
+      jkt,
     });
     return {
       access_token: accessToken,
-      token_type: "Bearer",
+      token_type: jkt === undefined ? "Bearer" : "DPoP",
       expires_in: options.accessTokenTtlSec,
       refresh_token: refreshToken,
     };
+  }
+
+  // Proofs seen at the token endpoints, so a captured login or refresh proof can't be replayed.
+  const dpopReplay = createMemoryReplayStore({ max: 10_000 });
+
+  /**
+   * The thumbprint of the request's DPoP key (RFC 9449 §5), checked with meishi's own proof
+   * verification; `undefined` when the client sent no proof (a plain Bearer client).
+   */
+  async function dpopKeyOf(req: Request): Promise<string | undefined> {
+    const header = req.headers.dpop;
+    if (header === undefined) return undefined;
+    const several = req.rawHeaders.filter(
+      (_, i) => i % 2 === 0 && /^dpop$/i.test(req.rawHeaders[i] ?? ""),
+    );
+    if (typeof header !== "string" || several.length > 1 || header.includes(",")) {
+      throw new OAuthError(400, "invalid_dpop_proof", "exactly one DPoP proof is required");
+    }
+    try {
+      const proof = await verifyDpopProof(header.trim(), {
+        method: req.method,
+        url: `${currentIssuer().replace(/\/$/, "")}${req.path}`,
+        algorithms: ASYMMETRIC_ALGORITHMS,
+      });
+      const expiresAtSec =
+        proof.iat + DPOP_DEFAULTS.proofMaxAgeSec + DPOP_DEFAULTS.clockToleranceSec;
+      if (await dpopReplay.seen(`${proof.jkt}:${proof.jti}`, expiresAtSec)) {
+        throw new OAuthError(400, "invalid_dpop_proof", "the DPoP proof was already used");
+      }
+      return proof.jkt;
+    } catch (error) {
+      if (error instanceof DpopProofError) {
+        throw new OAuthError(400, "invalid_dpop_proof", error.message);
+      }
+      throw error;
+    }
   }
 
   const app = express();
@@ -157,11 +203,12 @@ export function createAuthServer(config: AuthServerConfig = {}): AuthServer {
         "a JSON body with username and password is required",
       );
     }
+    const jkt = await dpopKeyOf(req);
     const user = await users.authenticate(username, password);
     // One answer for "no such user" and "wrong password", so usernames can't be probed.
     if (user === undefined)
       throw new OAuthError(401, "invalid_grant", "invalid username or password");
-    const response = await tokenResponse(user, refreshTokens.issue(user.sub));
+    const response = await tokenResponse(user, refreshTokens.issue(user.sub, jkt), jkt);
     res.json(response);
   });
 
@@ -183,7 +230,8 @@ export function createAuthServer(config: AuthServerConfig = {}): AuthServer {
       const presented = field(req.body, "refresh_token");
       if (presented === undefined)
         throw new OAuthError(400, "invalid_request", "refresh_token is required");
-      const result = refreshTokens.rotate(presented);
+      const jkt = await dpopKeyOf(req);
+      const result = refreshTokens.rotate(presented, jkt);
       if (!result.ok) throw new OAuthError(400, "invalid_grant", REFRESH_FAILURES[result.reason]);
       // The role is read again from the directory: a changed role reaches the next access token.
       const user = users.find(result.sub);
@@ -191,7 +239,8 @@ export function createAuthServer(config: AuthServerConfig = {}): AuthServer {
         refreshTokens.revokeFamily(result.familyId, "user removed");
         throw new OAuthError(400, "invalid_grant", REFRESH_FAILURES.revoked);
       }
-      res.json(await tokenResponse(user, result));
+      // A bound login stays bound; an unbound one gets a bound access token when a proof came.
+      res.json(await tokenResponse(user, result, result.jkt ?? jkt));
     },
   );
 
@@ -222,7 +271,8 @@ export function createAuthServer(config: AuthServerConfig = {}): AuthServer {
       token_endpoint_auth_methods_supported: ["none"],
       subject_types_supported: ["public"],
       id_token_signing_alg_values_supported: ["RS256"],
-      claims_supported: ["iss", "aud", "sub", "name", "role", "sid", "iat", "exp", "jti"],
+      dpop_signing_alg_values_supported: [...ASYMMETRIC_ALGORITHMS],
+      claims_supported: ["iss", "aud", "sub", "name", "role", "sid", "iat", "exp", "jti", "cnf"],
     });
   });
 
@@ -238,6 +288,8 @@ export function createAuthServer(config: AuthServerConfig = {}): AuthServer {
       algorithms: ["RS256"],
       typ: "at+jwt",
       realm: "auth-server admin",
+      // An admin who logged in with DPoP sends the card with its proof.
+      dpop: { mode: "allowed", publicOrigin: new URL(currentIssuer()).origin },
     });
     adminAuth(req, res, next);
   }, requireRole("admin"));

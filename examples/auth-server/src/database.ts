@@ -24,7 +24,9 @@ CREATE TABLE IF NOT EXISTS refresh_families (
   sub            TEXT NOT NULL,
   created_at     INTEGER NOT NULL,
   revoked_at     INTEGER,
-  revoked_reason TEXT
+  revoked_reason TEXT,
+  -- RFC 9449 §5: the thumbprint of the DPoP key a login's refresh tokens are bound to.
+  dpop_jkt       TEXT
 );
 
 -- Only the SHA-256 of a refresh token is stored: a copy of the database is not a copy of
@@ -49,5 +51,10 @@ export function openDatabase(file: string): Db {
   db.pragma("foreign_keys = ON");
   db.pragma("busy_timeout = 5000");
   db.exec(SCHEMA);
+  // A database from before DPoP: the family's key binding is a later column.
+  const columns = db.prepare("PRAGMA table_info(refresh_families)").all() as { name: string }[];
+  if (!columns.some((column) => column.name === "dpop_jkt")) {
+    db.exec("ALTER TABLE refresh_families ADD COLUMN dpop_jkt TEXT");
+  }
   return db;
 }

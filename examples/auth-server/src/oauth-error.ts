@@ -6,6 +6,7 @@ export type OAuthErrorCode =
   | "invalid_request"
   | "invalid_grant"
   | "unsupported_grant_type"
+  | "invalid_dpop_proof"
   | "not_found"
   | "server_error";
 

@@ -5,7 +5,13 @@ import type { Db } from "./database.js";
  * Why a refresh token was refused. `family_expired`: the login it belongs to is older than the
  * family's absolute lifetime, however recently it was rotated.
  */
-export type RefreshFailure = "unknown" | "expired" | "family_expired" | "revoked" | "reused";
+export type RefreshFailure =
+  | "unknown"
+  | "expired"
+  | "family_expired"
+  | "revoked"
+  | "reused"
+  | "dpop_key_mismatch";
 
 /** A fresh login's first refresh token, and the family (session) it starts. */
 export interface IssuedRefreshToken {
@@ -21,6 +27,8 @@ export type RefreshResult =
       readonly sub: string;
       readonly familyId: string;
       readonly refreshToken: string;
+      /** The DPoP key the family is bound to, if any. */
+      readonly jkt: string | undefined;
     }
   | { readonly ok: false; readonly reason: RefreshFailure };
 
@@ -31,6 +39,7 @@ interface TokenRow {
   sub: string;
   family_created_at: number;
   revoked_at: number | null;
+  dpop_jkt: string | null;
 }
 
 function hash(token: string): string {
@@ -76,15 +85,18 @@ export class RefreshTokenStore {
     return token;
   }
 
-  /** Starts a family for a fresh login and returns its first token. */
-  issue(sub: string): IssuedRefreshToken {
+  /**
+   * Starts a family for a fresh login and returns its first token. With `jkt` (a DPoP login)
+   * every token of the family is bound to that key (RFC 9449 §5).
+   */
+  issue(sub: string, jkt?: string): IssuedRefreshToken {
     return this.#db.transaction((): IssuedRefreshToken => {
       const now = this.#now();
       this.#forgetExpiredFamilies(now);
       const familyId = randomUUID();
       this.#db
-        .prepare("INSERT INTO refresh_families (id, sub, created_at) VALUES (?, ?, ?)")
-        .run(familyId, sub, now);
+        .prepare("INSERT INTO refresh_families (id, sub, created_at, dpop_jkt) VALUES (?, ?, ?, ?)")
+        .run(familyId, sub, now, jkt ?? null);
       return { refreshToken: this.#insertToken(familyId, now, now), familyId };
     })();
   }
@@ -93,9 +105,10 @@ export class RefreshTokenStore {
    * Trades a refresh token for the next one in its family. A token that was already traded is
    * a sign that it leaked (the thief or the owner used it first; the server can't tell which),
    * so the whole family is revoked: RFC 9700 §4.14.2. A family past its absolute lifetime is
-   * revoked too, whichever of its tokens is presented.
+   * revoked too, whichever of its tokens is presented. A family bound to a DPoP key rotates only
+   * for a request whose proof is made with that key (`jkt`); a copied refresh token is useless.
    */
-  rotate(token: string): RefreshResult {
+  rotate(token: string, jkt?: string): RefreshResult {
     // One immediate (write-locked) transaction per rotation: two requests racing with the same
     // token can't both win, even across processes sharing the file.
     return this.#db
@@ -104,7 +117,7 @@ export class RefreshTokenStore {
         const row = this.#db
           .prepare(
             `SELECT t.family_id, t.expires_at, t.used_at, f.sub,
-                    f.created_at AS family_created_at, f.revoked_at
+                    f.created_at AS family_created_at, f.revoked_at, f.dpop_jkt
              FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id
              WHERE t.token_hash = ?`,
           )
@@ -121,11 +134,21 @@ export class RefreshTokenStore {
           return { ok: false, reason: "family_expired" };
         }
         if (row.expires_at <= now) return { ok: false, reason: "expired" };
+        // Checked before the token is marked used: a thief without the key can't burn it.
+        if (row.dpop_jkt !== null && row.dpop_jkt !== jkt) {
+          return { ok: false, reason: "dpop_key_mismatch" };
+        }
         this.#db
           .prepare("UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ?")
           .run(now, hash(token));
         const refreshToken = this.#insertToken(row.family_id, row.family_created_at, now);
-        return { ok: true, sub: row.sub, familyId: row.family_id, refreshToken };
+        return {
+          ok: true,
+          sub: row.sub,
+          familyId: row.family_id,
+          refreshToken,
+          jkt: row.dpop_jkt ?? undefined,
+        };
       })
       .immediate();
   }

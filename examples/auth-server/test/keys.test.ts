@@ -275,7 +275,10 @@ describe("/admin routes are protected with meishi", () => {
     const { url } = shared();
     const res = await postJson(`${url}/admin/rotate-keys`, {});
     expect(res.status).toBe(401);
-    expect(res.headers.get("www-authenticate")).toMatch(/^Bearer realm="auth-server admin"$/);
+    // Admins may log in with DPoP, so /admin accepts both schemes (RFC 9449 §7.2).
+    expect(res.headers.get("www-authenticate")).toMatch(
+      /^Bearer realm="auth-server admin", DPoP realm="auth-server admin", algs="[^"]+"$/,
+    );
     expect(await res.json()).toMatchObject({ error: expect.any(String) });
   });
 

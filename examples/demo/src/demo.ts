@@ -1,7 +1,17 @@
 // The article's story, runnable: one auth server signs business cards (JWTs), three APIs on
 // three frameworks each check them alone against its JWKS. Every step checks what came back,
 // and the demo exits non-zero the moment anything misbehaves.
+import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
+import {
+  base64url,
+  type CryptoKey,
+  calculateJwkThumbprint,
+  exportJWK,
+  generateKeyPair,
+  type JWK,
+  SignJWT,
+} from "jose";
 import { bold, cyan, dim, indentJson, red, say, shortToken, statusText, step } from "./print.js";
 import { freePort, type Service, startService } from "./processes.js";
 
@@ -26,10 +36,19 @@ function script(example: string, file: string): string {
 async function call(
   method: "GET" | "POST",
   url: string,
-  options: { token?: string; json?: unknown; label?: string } = {},
+  options: {
+    token?: string;
+    json?: unknown;
+    label?: string;
+    /** Send the token with the DPoP scheme and this proof. */
+    dpop?: string;
+  } = {},
 ): Promise<Reply> {
   const headers: Record<string, string> = {};
-  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+  if (options.token !== undefined) {
+    headers.authorization = `${options.dpop === undefined ? "Bearer" : "DPoP"} ${options.token}`;
+  }
+  if (options.dpop !== undefined) headers.dpop = options.dpop;
   if (options.json !== undefined) headers["content-type"] = "application/json";
   const response = await fetch(url, {
     method,
@@ -72,6 +91,29 @@ async function login(auth: Service, username: string, password: string) {
   return { access: field(reply.body, "access_token"), refresh: field(reply.body, "refresh_token") };
 }
 
+/**
+ * A DPoP client as an app would write it with jose: a key pair that never leaves the client,
+ * and a fresh signed proof (RFC 9449 §4.2) for every request.
+ */
+async function dpopClient() {
+  const { privateKey, publicKey } = await generateKeyPair("ES256");
+  const { kty, crv, x, y } = await exportJWK(publicKey);
+  const jwk: JWK = { kty: kty!, crv: crv!, x: x!, y: y! };
+  const jkt = await calculateJwkThumbprint(jwk);
+  async function proof(method: string, url: string, accessToken?: string): Promise<string> {
+    const claims: Record<string, unknown> = { htm: method, htu: url, jti: randomUUID() };
+    if (accessToken !== undefined) {
+      const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(accessToken));
+      claims.ath = base64url.encode(new Uint8Array(digest));
+    }
+    return new SignJWT(claims)
+      .setProtectedHeader({ typ: "dpop+jwt", alg: "ES256", jwk })
+      .setIssuedAt()
+      .sign(privateKey as CryptoKey);
+  }
+  return { jkt, proof };
+}
+
 async function everyApi(
   apis: Service[],
   path: string,
@@ -112,6 +154,7 @@ async function startEverything(): Promise<{ auth: Service; apis: Service[] }> {
           JWKS_URI: `${issuer}/.well-known/jwks.json`,
           ISSUER: issuer,
           AUDIENCE,
+          PUBLIC_URL: url,
         },
         url,
         `${url}/health`,
@@ -221,6 +264,53 @@ async function main(): Promise<void> {
     `The APIs keep no session, so there is nothing to cut: this card is valid for ${bold(`${secondsLeft} s`)} more.`,
   );
   say(dim("That is why access tokens live minutes, not days, and refresh tokens do the rest."));
+
+  step("DPoP: a card bound to omochi's key is worthless to anyone who copies it");
+  const holder = await dpopClient();
+  const loginProof = await holder.proof("POST", `${auth.url}/login`);
+  const bound = await call("POST", `${auth.url}/login`, {
+    json: { username: "omochi", password: "mochi-mochi" },
+    dpop: loginProof,
+    label: "auth",
+  });
+  check(bound.status === 200, "a DPoP login should succeed");
+  check(field(bound.body, "token_type") === "DPoP", "the token type should be DPoP");
+  const boundCard = field(bound.body, "access_token");
+  const cnf = decodePart(boundCard.split(".")[1]!).cnf as { jkt?: unknown } | undefined;
+  say(`cnf.jkt ${bold(String(cnf?.jkt))} = the thumbprint of omochi's public key`);
+  check(cnf?.jkt === holder.jkt, "the card should be bound to the holder's key");
+  for (const api of apis) {
+    const url = `${api.url}/orders`;
+    const own = await call("GET", url, {
+      token: boundCard,
+      dpop: await holder.proof("GET", url, boundCard),
+      label: api.name,
+    });
+    check(own.status === 200, `${api.name}: the holder's request with a fresh proof should pass`);
+  }
+  say(dim("Someone copies the card (a log line, a proxy, a leaky extension)…"));
+  const thief = await dpopClient();
+  for (const api of apis) {
+    const url = `${api.url}/orders`;
+    const asBearer = await call("GET", url, { token: boundCard, label: api.name });
+    check(asBearer.status === 401, `${api.name}: a bound card sent as Bearer should be refused`);
+    const withOwnKey = await call("GET", url, {
+      token: boundCard,
+      dpop: await thief.proof("GET", url, boundCard),
+      label: api.name,
+    });
+    check(withOwnKey.status === 401, `${api.name}: the thief's own proof should be refused`);
+  }
+  say(dim("…and replays a proof it captured along with the card:"));
+  for (const api of apis) {
+    const url = `${api.url}/me`;
+    const captured = await holder.proof("GET", url, boundCard);
+    const first = await call("GET", url, { token: boundCard, dpop: captured, label: api.name });
+    check(first.status === 200, `${api.name}: the holder's request should pass`);
+    const replayed = await call("GET", url, { token: boundCard, dpop: captured, label: api.name });
+    check(replayed.status === 401, `${api.name}: a replayed proof should be refused`);
+  }
+  say(dim("Only the private key makes proofs, and it never left omochi's client."));
 
   console.log(
     `\n${bold("All steps behaved.")} ${dim(`(${((Date.now() - started) / 1000).toFixed(1)} s)`)}`,

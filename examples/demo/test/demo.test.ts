@@ -18,6 +18,7 @@ describe("pnpm demo", () => {
       "5. Key rotation",
       "6. Refresh",
       "7. Logout",
+      "8. DPoP",
       "All steps behaved.",
     ]) {
       expect(stdout).toContain(heading);

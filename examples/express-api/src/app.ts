@@ -6,6 +6,24 @@ export interface Config {
   jwksUri: string;
   issuer: string;
   audience: string;
+  /**
+   * The URL clients call this API at, e.g. `https://api.example.com`: the RFC 9728 `resource`
+   * and the origin DPoP proofs name in `htu`. Never read from the request.
+   */
+  publicUrl: string;
+}
+
+/**
+ * meishi's options for this API: DPoP in `allowed` mode (Bearer clients keep working, while a
+ * DPoP-bound card only passes with its holder's proof) and the protected-resource metadata.
+ */
+function authOptions(config: Config) {
+  const { publicUrl, ...verification } = config;
+  return {
+    ...verification,
+    dpop: { mode: "allowed" as const },
+    resourceMetadata: { resource: publicUrl, authorizationServers: [config.issuer] },
+  };
 }
 
 /** The API: `/health` is public, everything after `jwtAuth()` needs a valid token. */
@@ -16,7 +34,8 @@ export function createApp(config: Config): express.Express {
     res.json({ ok: true });
   });
 
-  app.use(jwtAuth(config));
+  // Also answers GET /.well-known/oauth-protected-resource, before any token is needed.
+  app.use(jwtAuth(authOptions(config)));
 
   app.get("/me", (req, res) => {
     res.json({ sub: req.auth?.sub, roles: req.auth?.roles });

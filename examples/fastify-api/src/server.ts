@@ -11,5 +11,6 @@ const app = await createApp({
   jwksUri: env("JWKS_URI"),
   issuer: env("ISSUER"),
   audience: env("AUDIENCE"),
+  publicUrl: process.env.PUBLIC_URL ?? `http://localhost:${port}`,
 });
 await app.listen({ port, host: process.env.HOST ?? "127.0.0.1" });

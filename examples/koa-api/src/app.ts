@@ -7,17 +7,38 @@ export interface Config {
   jwksUri: string;
   issuer: string;
   audience: string;
+  /**
+   * The URL clients call this API at, e.g. `https://api.example.com`: the RFC 9728 `resource`
+   * and the origin DPoP proofs name in `htu`. Never read from the request.
+   */
+  publicUrl: string;
+}
+
+/**
+ * meishi's options for this API: DPoP in `allowed` mode (Bearer clients keep working, while a
+ * DPoP-bound card only passes with its holder's proof) and the protected-resource metadata.
+ */
+function authOptions(config: Config) {
+  const { publicUrl, ...verification } = config;
+  return {
+    ...verification,
+    dpop: { mode: "allowed" as const },
+    resourceMetadata: { resource: publicUrl, authorizationServers: [config.issuer] },
+  };
 }
 
 /** The API: `/health` is public, the other routes need a valid token. */
 export function createApp(config: Config): Koa {
   const app = new Koa();
-  const auth = jwtAuth(config);
+  const auth = jwtAuth(authOptions(config));
   const router = new Router();
 
   router.get("/health", (ctx) => {
     ctx.body = { ok: true };
   });
+
+  // jwtAuth answers the RFC 9728 metadata itself when the request reaches it.
+  router.get("/.well-known/oauth-protected-resource", auth);
 
   router.get("/me", auth, (ctx) => {
     ctx.body = { sub: ctx.state.auth?.sub, roles: ctx.state.auth?.roles };

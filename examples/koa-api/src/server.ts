@@ -11,6 +11,7 @@ const app = createApp({
   jwksUri: env("JWKS_URI"),
   issuer: env("ISSUER"),
   audience: env("AUDIENCE"),
+  publicUrl: process.env.PUBLIC_URL ?? `http://localhost:${port}`,
 });
 app.listen(port, () => {
   console.log(`koa-api listening on http://localhost:${port}`);

@@ -8,9 +8,10 @@ import {
 import type { DiagnosticLogger } from "./diagnostics.js";
 import { ConfigurationError, MissingTokenError } from "./errors.js";
 import type { TokenRequest } from "./extract-token.js";
-import type { Identity } from "./identity.js";
+import { type Identity, originOf } from "./identity.js";
 import type { VerifierOptions } from "./options.js";
 import { platform } from "./platform.js";
+import { type MetadataResponse, metadataResponse } from "./resource-metadata.js";
 import type { AuthRule } from "./rules.js";
 import { authorize } from "./rules.js";
 
@@ -65,8 +66,10 @@ export function authorizeRequest(
     warnGuardWithoutAuthentication();
     throw new MissingTokenError({ reason: "guard_without_authentication" });
   }
-  // An identity carries its verifier's realm and reporting (see createIdentity).
-  authorize(identity, rules, log === undefined ? {} : { log });
+  // An identity carries its verifier (realm, challenges, reporting): see createIdentity.
+  const viaVerifier = originOf(identity)?.authorize;
+  if (viaVerifier !== undefined) viaVerifier(identity, rules, log);
+  else authorize(identity, rules, log === undefined ? {} : { log });
 }
 
 let warnedGuardWithoutAuthentication = false;
@@ -98,7 +101,14 @@ export interface RequestAuthenticator<Req extends object> {
     request: TokenRequest,
     optional?: boolean,
     log?: DiagnosticLogger,
+    setHeader?: (name: string, value: string) => void,
   ): Identity | undefined | Promise<Identity | undefined>;
+  /**
+   * The RFC 9728 metadata answer for a request to its well-known path (when `resourceMetadata`
+   * is configured), else `undefined`: the adapter sends it as is, before authenticating.
+   * `url` is the request target as received (path and query).
+   */
+  metadataFor(method: string, url: string): MetadataResponse | undefined;
 }
 
 /** Who builds the authenticator, so configuration errors name the user's own call. */
@@ -145,16 +155,23 @@ export function createRequestAuthenticator<Req extends object>(
   }
   return {
     verifier,
-    authenticate: (req, request, optional = optionalByDefault, log) => {
+    authenticate: (req, request, optional = optionalByDefault, log, setHeader) => {
       const options: AuthenticateOptions = { optional };
       if (getToken !== undefined) options.getToken = () => getToken(req);
       if (log !== undefined) options.log = log;
+      if (setHeader !== undefined) options.setHeader = setHeader;
       const result =
         now === undefined ? verifier.authenticate(request, options) : now(request, options);
       // A request with an identity needs no record: its guards find the realm on the identity.
       // Without one (optional auth, or a refusal), guards must know this verifier saw it.
       if (result === undefined || result instanceof Promise) verifierOfRequest.set(req, verifier);
       return result;
+    },
+    metadataFor: (method, url) => {
+      const metadata = verifier.resourceMetadata;
+      if (metadata === undefined) return undefined;
+      const end = url.search(/[?#]/);
+      return metadataResponse(metadata, method, end === -1 ? url : url.slice(0, end));
     },
   };
 }

@@ -10,15 +10,24 @@ import {
 } from "jose";
 import { LRUCache } from "lru-cache";
 import type { DiagnosticLogger } from "./diagnostics.js";
+import { boundThumbprint, DpopRequestChecker } from "./dpop.js";
 import {
   type AuthError,
+  type ChallengeContext,
   ConfigurationError,
   InvalidTokenError,
   isAuthError,
   MissingTokenError,
+  restateChallenge,
   ServiceUnavailableError,
 } from "./errors.js";
-import { DEFAULT_MAX_TOKEN_BYTES, findToken, type TokenRequest } from "./extract-token.js";
+import {
+  type Credentials,
+  DEFAULT_MAX_TOKEN_BYTES,
+  findCredentials,
+  findToken,
+  type TokenRequest,
+} from "./extract-token.js";
 import {
   type AuthClaims,
   createIdentity,
@@ -37,6 +46,7 @@ import {
   type VerifierOptions,
 } from "./options.js";
 import { platform } from "./platform.js";
+import type { ResourceMetadata } from "./resource-metadata.js";
 import type { RevocationQuery } from "./revocation.js";
 import { type AuthRule, authorize } from "./rules.js";
 
@@ -53,6 +63,11 @@ export interface AuthenticateOptions {
    * `request.log`). Default: the verifier's `logger`.
    */
   log?: DiagnosticLogger;
+  /**
+   * Sets a response header; DPoP with server nonces sends the current `DPoP-Nonce` through it
+   * after a request passes.
+   */
+  setHeader?: (name: string, value: string) => void;
 }
 
 /** Verifies bearer tokens. Create one per application, at start-up, and share it. */
@@ -91,6 +106,8 @@ export interface Verifier<Claims extends JWTPayload = AuthClaims> {
   ready(): Promise<void>;
   /** The challenge realm. */
   readonly realm: string;
+  /** The RFC 9728 metadata adapters serve, from the `resourceMetadata` option. */
+  readonly resourceMetadata: ResourceMetadata | undefined;
 }
 
 const warnedShorthands = new Set<string>();
@@ -242,11 +259,25 @@ class TokenVerifier implements Verifier {
   readonly #cache: LRUCache<string, CachedVerification> | undefined;
   readonly #origin: IdentityOrigin;
   readonly #issuers: readonly ResolvedIssuer[];
+  /** Set when DPoP or resource metadata changes the challenges; else errors go out as built. */
+  readonly #challenge: ChallengeContext | undefined;
+  readonly #dpop: DpopRequestChecker | undefined;
   readonly realm: string;
+  readonly resourceMetadata: ResourceMetadata | undefined;
 
   constructor(options: ResolvedOptions) {
     this.#options = options;
     this.realm = options.realm;
+    this.resourceMetadata = options.resourceMetadata;
+    const { dpop } = options;
+    this.#dpop = dpop === undefined ? undefined : new DpopRequestChecker(dpop, options.realm);
+    this.#challenge =
+      dpop === undefined && options.resourceMetadata === undefined
+        ? undefined
+        : {
+            ...(dpop === undefined ? {} : { dpop: { mode: dpop.mode, algs: dpop.algorithms } }),
+            resourceMetadata: options.resourceMetadata?.url,
+          };
     this.#issuers = options.single ? [options.single] : [...options.byIssuer.values()];
     const report = (error: AuthError, log?: DiagnosticLogger) => this.#report(error, log);
     const { max, maxBytes } = options.verifiedTokenCache;
@@ -264,6 +295,8 @@ class TokenVerifier implements Verifier {
       realm: options.realm,
       report,
       rolePaths: options.single?.rolePaths ?? [["role"]],
+      authorize: (identity: Identity, rules: readonly AuthRule[], log?: DiagnosticLogger) =>
+        this.authorize(identity, rules, log === undefined ? {} : { log }),
     });
   }
 
@@ -279,10 +312,25 @@ class TokenVerifier implements Verifier {
     rules: readonly AuthRule[],
     options: { log?: DiagnosticLogger } = {},
   ): void {
-    if (identity === undefined || identity === null) {
-      this.#reject(new MissingTokenError({ realm: this.realm }), options.log);
+    try {
+      if (identity === undefined || identity === null) {
+        this.#reject(new MissingTokenError({ realm: this.realm }), options.log);
+      }
+      authorize(identity, rules, { realm: this.realm, log: options.log });
+    } catch (error) {
+      throw this.#restate(error, identity ?? undefined);
     }
-    authorize(identity, rules, { realm: this.realm, log: options.log });
+  }
+
+  /** The refusal with DPoP challenges and the metadata link, when configured. */
+  #restate(error: unknown, identity?: Identity, scheme?: Credentials["scheme"]): unknown {
+    const context = this.#challenge;
+    if (context === undefined || !isAuthError(error)) return error;
+    // A bound token only ever passes with the DPoP scheme.
+    const usedScheme =
+      scheme ??
+      (identity !== undefined && boundThumbprint(identity) !== undefined ? "dpop" : undefined);
+    return restateChallenge(error, { ...context, usedScheme });
   }
 
   authenticate(
@@ -294,28 +342,60 @@ class TokenVerifier implements Verifier {
     request: TokenRequest,
     options: AuthenticateOptions = {},
   ): Promise<Identity | undefined> {
-    let token: string | undefined;
+    if (this.#challenge === undefined) return this.#authenticate(request, options, {});
+    const seen: { scheme?: Credentials["scheme"] } = {};
+    try {
+      return await this.#authenticate(request, options, seen);
+    } catch (error) {
+      throw this.#restate(error, undefined, seen.scheme);
+    }
+  }
+
+  async #authenticate(
+    request: TokenRequest,
+    options: AuthenticateOptions,
+    seen: { scheme?: Credentials["scheme"] },
+  ): Promise<Identity | undefined> {
+    let credentials: Credentials | undefined;
     if (options.getToken !== undefined) {
       // A throwing getToken is a bug in the application, not a bad token: it propagates as is
       // (an AuthError it throws on purpose is still answered as one).
       try {
-        token = await options.getToken();
+        const token = await options.getToken();
+        if (token !== undefined) credentials = { token, scheme: "bearer" };
       } catch (error) {
         if (isAuthError(error)) this.#reject(error, options.log);
         throw error;
       }
     } else {
       try {
-        token = findToken(request, this.#options.tokenSource);
+        credentials = findCredentials(request, this.#options.tokenSource, this.#dpop !== undefined);
       } catch (error) {
         this.#reject(toAuthError(error, this.realm), options.log);
       }
     }
-    if (token === undefined || token === "") {
+    if (credentials === undefined || credentials.token === "") {
       if (options.optional === true) return undefined;
       this.#reject(new MissingTokenError({ realm: this.realm }), options.log);
     }
-    return this.verify(token, options);
+    seen.scheme = credentials.scheme;
+    const identity = await this.verify(credentials.token, options);
+    // The proof is checked on every request, after the token (cached or not) has passed.
+    if (this.#dpop !== undefined) {
+      try {
+        await this.#dpop.check(
+          request,
+          credentials.token,
+          credentials.scheme,
+          identity,
+          options.setHeader,
+        );
+      } catch (error) {
+        if (isAuthError(error)) this.#reject(error, options.log);
+        throw error;
+      }
+    }
+    return identity;
   }
 
   /**
@@ -325,7 +405,12 @@ class TokenVerifier implements Verifier {
    * goes through {@link authenticate}, which gives the same answer and the same refusals.
    */
   readonly [authenticateNow]: AuthenticateNow = (request, options) => {
-    if (options.getToken !== undefined || this.#options.reportsSuccess) {
+    // DPoP proofs are checked on every request, so DPoP takes the full path.
+    if (
+      options.getToken !== undefined ||
+      this.#options.reportsSuccess ||
+      this.#dpop !== undefined
+    ) {
       return this.authenticate(request, options);
     }
     let token: string | undefined;

@@ -15,7 +15,10 @@ export type AuthErrorCode =
   | "invalid_token"
   | "insufficient_scope"
   | "missing_token"
-  | "temporarily_unavailable";
+  | "temporarily_unavailable"
+  | "invalid_dpop_proof"
+  | "use_dpop_nonce"
+  | "insufficient_user_authentication";
 
 /**
  * Machine-readable reason for a refusal, for logs and metrics. Never sent to clients:
@@ -51,7 +54,18 @@ export type RejectReason =
   | "scope_missing"
   | "claim_check_failed"
   | "keys_unavailable"
-  | "revocation_unavailable";
+  | "revocation_unavailable"
+  | "dpop_proof_missing"
+  | "dpop_proof_invalid"
+  | "dpop_proof_replayed"
+  | "dpop_nonce_required"
+  | "dpop_key_mismatch"
+  | "dpop_token_unbound"
+  | "dpop_bound_token_as_bearer"
+  | "dpop_required"
+  | "dpop_replay_unavailable"
+  | "acr_insufficient"
+  | "auth_time_too_old";
 
 /** The RFC 6750 JSON body an adapter's optional error handler renders. */
 export interface AuthErrorBody {
@@ -97,27 +111,42 @@ function toChallengeValue(text: string): string {
 
 /** Builds a `WWW-Authenticate` value for the Bearer scheme (RFC 6750 §3). */
 export function buildChallenge(attributes: Readonly<Record<string, string | undefined>>): string {
+  return schemeChallenge("Bearer", attributes);
+}
+
+type ChallengeAttributes = Readonly<Record<string, string | undefined>>;
+
+function schemeChallenge(scheme: "Bearer" | "DPoP", attributes: ChallengeAttributes): string {
   const parts: string[] = [];
   for (const [name, value] of Object.entries(attributes)) {
     if (value !== undefined) parts.push(`${name}="${toChallengeValue(value)}"`);
   }
-  return parts.length === 0 ? "Bearer" : `Bearer ${parts.join(", ")}`;
+  return parts.length === 0 ? scheme : `${scheme} ${parts.join(", ")}`;
 }
 
-function errorChallenge(
+/** The challenge an error was built with, so a verifier can restate it for DPoP or RFC 9728. */
+interface Challenge {
+  readonly scheme: "Bearer" | "DPoP";
+  readonly attributes: ChallengeAttributes;
+}
+
+// Kept beside the error, not on it: the public shape of AuthError stays what it was.
+const challenges = new WeakMap<AuthError, Challenge>();
+
+function challengeHeaders(
+  scheme: "Bearer" | "DPoP",
+  attributes: ChallengeAttributes,
+): { "WWW-Authenticate": string } {
+  return { "WWW-Authenticate": schemeChallenge(scheme, attributes) };
+}
+
+function errorAttributes(
   realm: string | undefined,
   error: AuthErrorCode,
   description: string,
-  scopes?: readonly string[],
-): Record<string, string> {
-  return {
-    "WWW-Authenticate": buildChallenge({
-      realm: realm ?? DEFAULT_REALM,
-      error,
-      error_description: description,
-      scope: scopes !== undefined && scopes.length > 0 ? scopes.join(" ") : undefined,
-    }),
-  };
+  extra: ChallengeAttributes = {},
+): ChallengeAttributes {
+  return { realm: realm ?? DEFAULT_REALM, error, error_description: description, ...extra };
 }
 
 /**
@@ -186,10 +215,14 @@ export class MissingTokenError extends AuthError {
       401,
       options.reason ?? "missing_token",
       description,
-      { "WWW-Authenticate": buildChallenge({ realm: options.realm ?? DEFAULT_REALM }) },
+      challengeHeaders("Bearer", { realm: options.realm ?? DEFAULT_REALM }),
       options.cause,
       options.details,
     );
+    challenges.set(this, {
+      scheme: "Bearer",
+      attributes: { realm: options.realm ?? DEFAULT_REALM },
+    });
   }
 }
 
@@ -202,10 +235,14 @@ export class InvalidRequestError extends AuthError {
       400,
       options.reason ?? "malformed_header",
       description,
-      errorChallenge(options.realm, "invalid_request", description),
+      challengeHeaders("Bearer", errorAttributes(options.realm, "invalid_request", description)),
       options.cause,
       options.details,
     );
+    challenges.set(this, {
+      scheme: "Bearer",
+      attributes: errorAttributes(options.realm, "invalid_request", description),
+    });
   }
 }
 
@@ -218,10 +255,14 @@ export class InvalidTokenError extends AuthError {
       401,
       options.reason ?? "malformed_token",
       description,
-      errorChallenge(options.realm, "invalid_token", description),
+      challengeHeaders("Bearer", errorAttributes(options.realm, "invalid_token", description)),
       options.cause,
       options.details,
     );
+    challenges.set(this, {
+      scheme: "Bearer",
+      attributes: errorAttributes(options.realm, "invalid_token", description),
+    });
   }
 }
 
@@ -229,6 +270,16 @@ export class InvalidTokenError extends AuthError {
 export interface InsufficientScopeErrorOptions extends AuthErrorOptions {
   /** Scopes that would have been enough, sent as the challenge's `scope` attribute. */
   scopes?: readonly string[] | undefined;
+}
+
+function scopeAttributes(
+  options: InsufficientScopeErrorOptions,
+  description: string,
+): ChallengeAttributes {
+  const scopes = options.scopes;
+  return errorAttributes(options.realm, "insufficient_scope", description, {
+    scope: scopes !== undefined && scopes.length > 0 ? scopes.join(" ") : undefined,
+  });
 }
 
 /** 403 `insufficient_scope`: a valid token that lacks a required role, scope or claim. */
@@ -240,10 +291,11 @@ export class InsufficientScopeError extends AuthError {
       403,
       options.reason ?? "claim_check_failed",
       description,
-      errorChallenge(options.realm, "insufficient_scope", description, options.scopes),
+      challengeHeaders("Bearer", scopeAttributes(options, description)),
       options.cause,
       options.details,
     );
+    challenges.set(this, { scheme: "Bearer", attributes: scopeAttributes(options, description) });
   }
 }
 
@@ -275,6 +327,158 @@ export class ServiceUnavailableError extends AuthError {
   }
 }
 
+/** Options of {@link InvalidDpopProofError} and {@link UseDpopNonceError}. */
+export interface DpopErrorOptions extends AuthErrorOptions {
+  /** The proof algorithms the server accepts, sent as the DPoP challenge's `algs`. */
+  algs?: readonly string[] | undefined;
+}
+
+function dpopAttributes(
+  options: DpopErrorOptions,
+  error: AuthErrorCode,
+  description: string,
+): ChallengeAttributes {
+  const algs = options.algs;
+  return errorAttributes(options.realm, error, description, {
+    algs: algs !== undefined && algs.length > 0 ? algs.join(" ") : undefined,
+  });
+}
+
+/** 401 `invalid_dpop_proof` (RFC 9449 §7.1): the DPoP proof is missing, malformed or wrong. */
+export class InvalidDpopProofError extends AuthError {
+  readonly code = "invalid_dpop_proof" as const;
+  constructor(options: DpopErrorOptions = {}) {
+    const description = options.description ?? "The DPoP proof is invalid";
+    const attributes = dpopAttributes(options, "invalid_dpop_proof", description);
+    super(
+      401,
+      options.reason ?? "dpop_proof_invalid",
+      description,
+      challengeHeaders("DPoP", attributes),
+      options.cause,
+      options.details,
+    );
+    challenges.set(this, { scheme: "DPoP", attributes });
+  }
+}
+
+/** Options of {@link UseDpopNonceError}. */
+export interface UseDpopNonceErrorOptions extends DpopErrorOptions {
+  /** The nonce the client must put in its next proof, sent as the `DPoP-Nonce` header. */
+  nonce: string;
+}
+
+/**
+ * 401 `use_dpop_nonce` (RFC 9449 §9): the proof must carry the server's current nonce, which
+ * this answer sends in `DPoP-Nonce`.
+ */
+export class UseDpopNonceError extends AuthError {
+  readonly code = "use_dpop_nonce" as const;
+  /** The nonce to use. */
+  readonly nonce: string;
+  constructor(options: UseDpopNonceErrorOptions) {
+    const description = options.description ?? "The DPoP proof must carry the server's nonce";
+    const attributes = dpopAttributes(options, "use_dpop_nonce", description);
+    super(
+      401,
+      options.reason ?? "dpop_nonce_required",
+      description,
+      { ...challengeHeaders("DPoP", attributes), "DPoP-Nonce": options.nonce },
+      options.cause,
+      options.details,
+    );
+    this.nonce = options.nonce;
+    challenges.set(this, { scheme: "DPoP", attributes });
+  }
+}
+
+/** Options of {@link InsufficientUserAuthenticationError}. */
+export interface InsufficientUserAuthenticationErrorOptions extends AuthErrorOptions {
+  /** Acceptable authentication context classes, sent as `acr_values` (space-separated). */
+  acrValues?: readonly string[] | undefined;
+  /** Largest acceptable age of the user's authentication in seconds, sent as `max_age`. */
+  maxAgeSec?: number | undefined;
+}
+
+/**
+ * 401 `insufficient_user_authentication` (RFC 9470 §3): the token is valid but the user's
+ * authentication was too weak or too long ago; the client asks the authorization server for a
+ * new token with the `acr_values` / `max_age` of the challenge.
+ */
+export class InsufficientUserAuthenticationError extends AuthError {
+  readonly code = "insufficient_user_authentication" as const;
+  constructor(options: InsufficientUserAuthenticationErrorOptions = {}) {
+    const description =
+      options.description ?? "A stronger or more recent user authentication is required";
+    const acr = options.acrValues;
+    const attributes = errorAttributes(
+      options.realm,
+      "insufficient_user_authentication",
+      description,
+      {
+        acr_values: acr !== undefined && acr.length > 0 ? acr.join(" ") : undefined,
+        max_age: options.maxAgeSec === undefined ? undefined : String(options.maxAgeSec),
+      },
+    );
+    super(
+      401,
+      options.reason ?? "acr_insufficient",
+      description,
+      challengeHeaders("Bearer", attributes),
+      options.cause,
+      options.details,
+    );
+    challenges.set(this, { scheme: "Bearer", attributes });
+  }
+}
+
+/** How a verifier restates challenges: DPoP beside Bearer, and the RFC 9728 metadata link. */
+export interface ChallengeContext {
+  /** DPoP's mode and proof algorithms; absent when DPoP is disabled. */
+  readonly dpop?: { readonly mode: "allowed" | "required"; readonly algs: readonly string[] };
+  /** The scheme the request used, when it sent a token. */
+  readonly usedScheme?: "bearer" | "dpop" | undefined;
+  /** The protected-resource metadata URL, sent as `resource_metadata` (RFC 9728 §5.1). */
+  readonly resourceMetadata?: string | undefined;
+}
+
+/**
+ * The same refusal with its `WWW-Authenticate` restated for the verifier's configuration: a
+ * `DPoP` challenge beside (or instead of) `Bearer` per RFC 9449 §7.1, the error in the scheme
+ * the client used, and `resource_metadata` in every challenge. Errors without a challenge (503)
+ * come back unchanged.
+ */
+export function restateChallenge<E extends AuthError>(error: E, context: ChallengeContext): E {
+  const challenge = challenges.get(error);
+  if (challenge === undefined) return error;
+  const { dpop, resourceMetadata } = context;
+  const { realm } = challenge.attributes;
+  // `algs` belongs to the DPoP challenge only, and always last.
+  const { algs: _algs, ...own } = challenge.attributes;
+  const attributes = { ...own, resource_metadata: resourceMetadata };
+  const bare = { realm, resource_metadata: resourceMetadata };
+  let value: string;
+  if (dpop === undefined) {
+    value = schemeChallenge("Bearer", attributes);
+  } else {
+    const algs = dpop.algs.join(" ");
+    const inDpop =
+      challenge.scheme === "DPoP" || context.usedScheme === "dpop" || dpop.mode === "required";
+    const dpopChallenge = schemeChallenge("DPoP", { ...(inDpop ? attributes : bare), algs });
+    value =
+      dpop.mode === "required"
+        ? dpopChallenge
+        : `${schemeChallenge("Bearer", inDpop ? bare : attributes)}, ${dpopChallenge}`;
+  }
+  const copy = Object.create(Object.getPrototypeOf(error), Object.getOwnPropertyDescriptors(error));
+  Object.defineProperty(copy, "headers", {
+    value: Object.freeze({ ...error.headers, "WWW-Authenticate": value }),
+    enumerable: true,
+  });
+  challenges.set(copy, challenge);
+  return copy;
+}
+
 /** Thrown at start-up for a bad option; never turned into a 401. */
 export class ConfigurationError extends TypeError {
   /** Stable code, always `ERR_MEISHI_CONFIGURATION`. */
@@ -290,7 +494,10 @@ export type AnyAuthError =
   | InvalidRequestError
   | InvalidTokenError
   | InsufficientScopeError
-  | ServiceUnavailableError;
+  | ServiceUnavailableError
+  | InvalidDpopProofError
+  | UseDpopNonceError
+  | InsufficientUserAuthenticationError;
 
 const AUTH_ERROR_CODES: ReadonlySet<unknown> = new Set<AuthErrorCode>([
   "invalid_request",
@@ -298,6 +505,9 @@ const AUTH_ERROR_CODES: ReadonlySet<unknown> = new Set<AuthErrorCode>([
   "insufficient_scope",
   "missing_token",
   "temporarily_unavailable",
+  "invalid_dpop_proof",
+  "use_dpop_nonce",
+  "insufficient_user_authentication",
 ]);
 
 /**

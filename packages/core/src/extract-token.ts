@@ -9,8 +9,13 @@ export type HeadersLike =
 export interface TokenRequest {
   /** The request headers. */
   headers: HeadersLike;
-  /** The request target (path and query), read only when query tokens are allowed. */
+  /**
+   * The request target (path and query) as received, e.g. Express's `req.originalUrl`. Read for
+   * query tokens when allowed, and for a DPoP proof's `htu`.
+   */
   url?: string | undefined;
+  /** The HTTP method, compared with a DPoP proof's `htm`. */
+  method?: string | undefined;
   /**
    * Node's `rawHeaders`. Node keeps only the first of two `Authorization` headers in `headers`;
    * with the raw list, a second one is refused as RFC 6750 asks instead of silently ignored.
@@ -39,8 +44,19 @@ export const DEFAULT_MAX_TOKEN_BYTES: number = 16 * 1024;
 // RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 const BEARER_PREFIX = /^bearer(?: |$)/i;
+const DPOP_PREFIX = /^dpop(?: |$)/i;
 
-function readHeader(headers: HeadersLike, name: string): string | readonly string[] | undefined {
+/** A token and the `Authorization` scheme it came with (cookie and query tokens are bearer). */
+export interface Credentials {
+  readonly token: string;
+  readonly scheme: "bearer" | "dpop";
+}
+
+/** Reads one header by its lower-case name, from a Node headers object or a Fetch `Headers`. */
+export function readHeader(
+  headers: HeadersLike,
+  name: string,
+): string | readonly string[] | undefined {
   if (typeof (headers as { get?: unknown }).get === "function") {
     return (headers as { get(name: string): string | null }).get(name) ?? undefined;
   }
@@ -49,14 +65,21 @@ function readHeader(headers: HeadersLike, name: string): string | readonly strin
   return (headers as Readonly<Record<string, string | readonly string[] | undefined>>)[name];
 }
 
-function parseBearerCredentials(value: string, options: TokenSourceOptions): string | undefined {
+function parseCredentials(
+  value: string,
+  options: TokenSourceOptions,
+  acceptDpop: boolean,
+): Credentials | undefined {
   const realm = options.realm;
   const trimmed = value.trim();
   if (trimmed === "") return undefined;
-  // Another scheme (Basic, DPoP, …) means no bearer token was offered: RFC 6750 §3.1 says to
-  // answer with a bare challenge, not an error code.
-  if (!BEARER_PREFIX.test(trimmed)) return undefined;
-  const credentials = trimmed.slice(6).trim();
+  // Another scheme (Basic, or DPoP when DPoP is off, …) means no bearer token was offered:
+  // RFC 6750 §3.1 says to answer with a bare challenge, not an error code.
+  let scheme: Credentials["scheme"];
+  if (BEARER_PREFIX.test(trimmed)) scheme = "bearer";
+  else if (acceptDpop && DPOP_PREFIX.test(trimmed)) scheme = "dpop";
+  else return undefined;
+  const credentials = trimmed.slice(scheme === "bearer" ? 6 : 4).trim();
   if (credentials === "") {
     throw new InvalidRequestError({
       realm,
@@ -71,7 +94,7 @@ function parseBearerCredentials(value: string, options: TokenSourceOptions): str
       description: "The Authorization header must carry exactly one bearer token",
     });
   }
-  return checkTokenShape(credentials, options);
+  return { token: checkTokenShape(credentials, options), scheme };
 }
 
 function checkTokenShape(token: string, options: TokenSourceOptions): string {
@@ -93,11 +116,13 @@ function checkTokenShape(token: string, options: TokenSourceOptions): string {
   return token;
 }
 
-function countAuthorizationHeaders(rawHeaders: readonly string[]): number {
+/** How many times a header (lower-case name) appears in Node's `rawHeaders`. */
+export function countRawHeaders(rawHeaders: readonly string[], lowerName: string): number {
   let count = 0;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i];
-    if (name !== undefined && name.length === 13 && name.toLowerCase() === "authorization") count++;
+    if (name !== undefined && name.length === lowerName.length && name.toLowerCase() === lowerName)
+      count++;
   }
   return count;
 }
@@ -105,10 +130,14 @@ function countAuthorizationHeaders(rawHeaders: readonly string[]): number {
 function fromAuthorizationHeader(
   request: TokenRequest,
   options: TokenSourceOptions,
-): string | undefined {
+  acceptDpop: boolean,
+): Credentials | undefined {
   const raw = readHeader(request.headers, "authorization");
   if (raw === undefined) return undefined;
-  if (request.rawHeaders !== undefined && countAuthorizationHeaders(request.rawHeaders) > 1) {
+  if (
+    request.rawHeaders !== undefined &&
+    countRawHeaders(request.rawHeaders, "authorization") > 1
+  ) {
     throw new InvalidRequestError({
       realm: options.realm,
       reason: "multiple_credentials",
@@ -118,7 +147,7 @@ function fromAuthorizationHeader(
   if (typeof raw !== "string") {
     // Node joins repeated Authorization headers only for some names; an array means several.
     if (raw.length === 1 && typeof raw[0] === "string")
-      return parseBearerCredentials(raw[0], options);
+      return parseCredentials(raw[0], options, acceptDpop);
     throw new InvalidRequestError({
       realm: options.realm,
       reason: "multiple_credentials",
@@ -133,7 +162,7 @@ function fromAuthorizationHeader(
       description: "The request must carry exactly one Authorization header",
     });
   }
-  return parseBearerCredentials(raw, options);
+  return parseCredentials(raw, options, acceptDpop);
 }
 
 function fromQueryString(url: string | undefined, options: TokenSourceOptions): string | undefined {
@@ -197,8 +226,20 @@ export function findToken(
   request: TokenRequest,
   options: TokenSourceOptions = {},
 ): string | undefined {
+  return findCredentials(request, options, false)?.token;
+}
+
+/**
+ * {@link findToken} that also says which scheme the token came with; `acceptDpop` reads the
+ * `DPoP` scheme (RFC 9449 §7.1) as well as `Bearer`.
+ */
+export function findCredentials(
+  request: TokenRequest,
+  options: TokenSourceOptions,
+  acceptDpop: boolean,
+): Credentials | undefined {
   // Cookie and query string are off by default, and then return at once without allocating.
-  const header = fromAuthorizationHeader(request, options);
+  const header = fromAuthorizationHeader(request, options, acceptDpop);
   const query = fromQueryString(request.url, options);
   // A cookie is ambient: the browser sends it whatever the client code meant. A request that
   // chose the Authorization header is answered by the header, and a stale or junk cookie
@@ -214,7 +255,9 @@ export function findToken(
       description: "The token must be sent in exactly one place",
     });
   }
-  return header ?? cookie ?? query;
+  if (header !== undefined) return header;
+  const token = cookie ?? query;
+  return token === undefined ? undefined : { token, scheme: "bearer" };
 }
 
 /**

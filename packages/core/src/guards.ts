@@ -9,9 +9,10 @@ import {
   type ClaimExpectation,
   claimMatches,
 } from "./rules.js";
+import { type AuthTimeOptions, acrIn, authenticatedWithin } from "./step-up.js";
 
 /**
- * The five guards every adapter offers, typed by the adapter's handler (an Express
+ * The guards every adapter offers, typed by the adapter's handler (an Express
  * `RequestHandler`, a Koa `Middleware`, a Fastify hook). Each one checks its arguments when it
  * is called, at start-up, so a typo never turns into a 401 at request time.
  */
@@ -51,6 +52,20 @@ export interface Guards<Handler> {
    * requireClaim("features", (value) => Array.isArray(value) && value.includes("beta"))
    */
   requireClaim(path: ClaimPath, expected: ClaimExpectation): Handler;
+  /**
+   * Step-up (RFC 9470): passes when the token's `acr` is one of the values; else 401
+   * `insufficient_user_authentication` with `acr_values` in the challenge.
+   * @example
+   * requireAcr("phr")
+   */
+  requireAcr(...values: string[]): Handler;
+  /**
+   * Step-up (RFC 9470): passes when the token's `auth_time` is at most `maxAgeSec` ago; else
+   * 401 `insufficient_user_authentication` with `max_age` in the challenge.
+   * @example
+   * requireAuthTime({ maxAgeSec: 300 })
+   */
+  requireAuthTime(options: AuthTimeOptions): Handler;
 }
 
 // The rule builders would throw a bare TypeError; at start-up the developer needs to know which
@@ -123,6 +138,16 @@ export function defineGuards<Handler>(
     requireClaim: (path, expected) => {
       checkClaim(call("requireClaim"), path, expected);
       return wrap(claimMatches(path, expected));
+    },
+    requireAcr: (...values) => wrap(acrIn(...checkNames(call("requireAcr"), "acr value", values))),
+    requireAuthTime: (options) => {
+      const maxAgeSec = (options as Partial<AuthTimeOptions> | undefined)?.maxAgeSec;
+      if (typeof maxAgeSec !== "number" || !Number.isSafeInteger(maxAgeSec) || maxAgeSec < 0) {
+        throw new ConfigurationError(
+          `${call("requireAuthTime")}: pass { maxAgeSec }, a whole number of seconds >= 0, got ${describeValue(options)}`,
+        );
+      }
+      return wrap(authenticatedWithin({ maxAgeSec }));
     },
   };
 }

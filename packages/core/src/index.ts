@@ -20,6 +20,20 @@ export {
 export type { DiagnosticLogger } from "./diagnostics.js";
 export { consoleLogger, DIAGNOSTIC_INTERVAL_MS } from "./diagnostics.js";
 export {
+  accessTokenHash,
+  createMemoryNonceSource,
+  createMemoryReplayStore,
+  DPOP_DEFAULTS,
+  type DpopNonceSource,
+  type DpopOptions,
+  DpopProofError,
+  type DpopProofExpectations,
+  type DpopReplayStore,
+  normalizeHtu,
+  type VerifiedDpopProof,
+  verifyDpopProof,
+} from "./dpop.js";
+export {
   type AnyAuthError,
   AuthError,
   type AuthErrorBody,
@@ -27,8 +41,12 @@ export {
   type AuthErrorOptions,
   buildChallenge,
   ConfigurationError,
+  type DpopErrorOptions,
   InsufficientScopeError,
   type InsufficientScopeErrorOptions,
+  InsufficientUserAuthenticationError,
+  type InsufficientUserAuthenticationErrorOptions,
+  InvalidDpopProofError,
   InvalidRequestError,
   InvalidTokenError,
   isAuthError,
@@ -37,6 +55,8 @@ export {
   type RejectReason,
   ServiceUnavailableError,
   type ServiceUnavailableErrorOptions,
+  UseDpopNonceError,
+  type UseDpopNonceErrorOptions,
 } from "./errors.js";
 export type { EventListener, MeishiEvent } from "./events.js";
 export {
@@ -84,6 +104,13 @@ export {
   VERIFIED_TOKEN_CACHE_DEFAULTS,
   type VerifierOptions,
 } from "./options.js";
+export {
+  type MetadataResponse,
+  metadataResponse,
+  RESOURCE_METADATA_PATH,
+  type ResourceMetadata,
+  type ResourceMetadataOptions,
+} from "./resource-metadata.js";
 export type {
   IssuerRevocation,
   RevocationList,
@@ -107,3 +134,4 @@ export {
   claimMatches,
   claimSatisfies,
 } from "./rules.js";
+export { type AuthTimeOptions, acrIn, authenticatedWithin } from "./step-up.js";

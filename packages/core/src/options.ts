@@ -7,11 +7,17 @@ import {
   unknownOptionMessage,
 } from "./build-key-source.js";
 import { type DiagnosticLogger, Diagnostics } from "./diagnostics.js";
+import { type DpopOptions, type ResolvedDpop, resolveDpop } from "./dpop.js";
 import { ConfigurationError } from "./errors.js";
 import { type EventListener, safeEmit } from "./events.js";
 import type { TokenSourceOptions } from "./extract-token.js";
 import { claimPathSegments, type Identity, type RolesClaim } from "./identity.js";
 import type { JwksSnapshot, KeySource, KeySourceOptions } from "./key-source.js";
+import {
+  type ResourceMetadata,
+  type ResourceMetadataOptions,
+  resolveResourceMetadata,
+} from "./resource-metadata.js";
 import type { RevocationStore } from "./revocation.js";
 
 export { ASYMMETRIC_ALGORITHMS, type AsymmetricAlgorithm } from "./algorithms.js";
@@ -95,6 +101,16 @@ export interface CommonVerifierOptions extends TokenSourceOptions {
   revocation?: RevocationStore;
   /** Deadline for `isRevoked` and the revocation store. Default 1000. */
   revocationTimeoutMs?: number;
+  /**
+   * DPoP sender-constrained tokens (RFC 9449): `{ mode: "allowed" | "required", publicOrigin }`.
+   * Default: disabled (the `DPoP` scheme is not read).
+   */
+  dpop?: DpopOptions | false;
+  /**
+   * RFC 9728 protected-resource metadata: adapters serve it at
+   * `/.well-known/oauth-protected-resource` and every challenge links to it. Default: none.
+   */
+  resourceMetadata?: ResourceMetadataOptions;
 }
 
 /** One issuer: `issuer` and `audience` are required; skipping a check takes an explicit `null`. */
@@ -153,6 +169,8 @@ export interface ResolvedOptions {
   readonly isRevoked: ((identity: Identity) => boolean | Promise<boolean>) | undefined;
   readonly revocation: RevocationStore | undefined;
   readonly revocationTimeoutMs: number;
+  readonly dpop: ResolvedDpop | undefined;
+  readonly resourceMetadata: ResourceMetadata | undefined;
 }
 
 /** Who is building a verifier, so a configuration error can name the user's own call. */
@@ -193,6 +211,8 @@ const COMMON_KEYS = [
   "allowInsecureQueryToken",
   "cookieName",
   "realm",
+  "dpop",
+  "resourceMetadata",
 ] as const;
 const SINGLE_KEYS: readonly string[] = [
   ...COMMON_KEYS,
@@ -368,6 +388,16 @@ function resolveCache(fail: Fail, value: unknown): ResolvedOptions["verifiedToke
   });
 }
 
+function resourceOriginOf(value: ResourceMetadataOptions | undefined): string | undefined {
+  if (typeof value?.resource !== "string") return undefined;
+  try {
+    return new URL(value.resource).origin;
+  } catch {
+    // resolveResourceMetadata says what is wrong with it.
+    return undefined;
+  }
+}
+
 /** Validates options once, at start-up; the request path never re-checks them. */
 export function resolveOptions(
   options: VerifierOptions,
@@ -454,7 +484,16 @@ export function resolveOptions(
       onEvent,
     );
   }
+  const resourceOrigin = resourceOriginOf(options.resourceMetadata);
+  const dpop = resolveDpop(fail, options.dpop, resourceOrigin);
+  const resourceMetadata = resolveResourceMetadata(fail, options.resourceMetadata, {
+    dpopAlgorithms: dpop?.algorithms,
+    dpopRequired: dpop?.mode === "required",
+    queryTokens: tokenSource.allowInsecureQueryToken === true,
+  });
   return Object.freeze({
+    dpop,
+    resourceMetadata,
     realm: tokenSource.realm ?? "api",
     tokenSource,
     single,

@@ -1,7 +1,9 @@
 import type { DiagnosticLogger } from "./diagnostics.js";
 import {
+  type AuthError,
   ConfigurationError,
   InsufficientScopeError,
+  InsufficientUserAuthenticationError,
   MissingTokenError,
   type RefusalDetails,
   type RejectReason,
@@ -32,6 +34,11 @@ export interface AuthRule {
   test(identity: Identity): boolean;
   /** What was required and what the identity has, for the developer's log. */
   explain?(identity: Identity, origin: IdentityOrigin | undefined): RefusalDetails;
+  /**
+   * Set on step-up rules (RFC 9470): a refusal is 401 `insufficient_user_authentication` with
+   * these `acr_values` / `max_age`, not 403.
+   */
+  readonly stepUp?: { readonly acrValues?: readonly string[]; readonly maxAgeSec?: number };
 }
 
 function requireNames(kind: string, names: readonly string[]): void {
@@ -247,13 +254,20 @@ export function authorize(
   for (const rule of rules) {
     if (!rule.test(identity)) {
       const origin = originOf(identity);
-      const error = new InsufficientScopeError({
+      const common = {
         realm: options.realm ?? origin?.realm,
         reason: rule.reason,
         description: rule.description,
-        scopes: rule.challengeScopes,
         details: rule.explain?.(identity, origin),
-      });
+      };
+      const error: AuthError =
+        rule.stepUp === undefined
+          ? new InsufficientScopeError({ ...common, scopes: rule.challengeScopes })
+          : new InsufficientUserAuthenticationError({
+              ...common,
+              acrValues: rule.stepUp.acrValues,
+              maxAgeSec: rule.stepUp.maxAgeSec,
+            });
       origin?.report(error, options.log);
       throw error;
     }

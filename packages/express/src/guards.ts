@@ -43,3 +43,20 @@ export const requireAnyScope: Guards<RequestHandler>["requireAnyScope"] = guards
  * app.get("/billing", jwtAuth(options), requireClaim("tenant", "acme"), showBilling);
  */
 export const requireClaim: Guards<RequestHandler>["requireClaim"] = guards.requireClaim;
+
+/**
+ * Step-up (RFC 9470): passes when the token's `acr` is one of the values; else 401
+ * `insufficient_user_authentication` with `acr_values` in the challenge, so the client gets a
+ * token with a stronger login.
+ * @example
+ * app.get("/records", jwtAuth(options), requireAcr("phr"), showRecords);
+ */
+export const requireAcr: Guards<RequestHandler>["requireAcr"] = guards.requireAcr;
+
+/**
+ * Step-up (RFC 9470): passes when the user authenticated (`auth_time`) at most `maxAgeSec`
+ * ago; else 401 `insufficient_user_authentication` with `max_age` in the challenge.
+ * @example
+ * app.get("/transfer", jwtAuth(options), requireAuthTime({ maxAgeSec: 300 }), transfer);
+ */
+export const requireAuthTime: Guards<RequestHandler>["requireAuthTime"] = guards.requireAuthTime;

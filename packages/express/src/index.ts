@@ -13,8 +13,10 @@ export {
 } from "@meishi/core";
 export { authErrorHandler } from "./auth-error-handler.js";
 export {
+  requireAcr,
   requireAllRoles,
   requireAnyScope,
+  requireAuthTime,
   requireClaim,
   requireRole,
   requireScope,

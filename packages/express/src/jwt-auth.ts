@@ -19,7 +19,9 @@ export type JwtAuthOptions = AdapterOptions<Request>;
 
 /**
  * Express middleware that verifies the bearer token and sets `req.auth`. The verifier is built
- * once, here; a bad option throws a `ConfigurationError` at start-up.
+ * once, here; a bad option throws a `ConfigurationError` at start-up. With `dpop` it checks
+ * DPoP proofs too; with `resourceMetadata` it answers `GET /.well-known/oauth-protected-resource`
+ * itself (mount it with `app.use()` so that path reaches it).
  *
  * The string form `jwtAuth(jwksUri)` checks signature, algorithm and expiry only (and warns
  * once); pass `{ jwksUri, issuer, audience }` to check the issuer and audience too.
@@ -37,12 +39,24 @@ export function jwtAuth(options: string | URL | JwtAuthOptions): RequestHandler 
   const auth = createRequestAuthenticator<Request>(options, {
     caller: "jwtAuth() from @meishi/express",
   });
-  return function meishiJwtAuth(req, _res, next) {
-    const result = auth.authenticate(req, {
-      headers: req.headers,
-      url: req.originalUrl,
-      rawHeaders: req.rawHeaders,
-    });
+  return function meishiJwtAuth(req, res, next) {
+    const metadata = auth.metadataFor(req.method, req.originalUrl);
+    if (metadata !== undefined) {
+      res.status(metadata.status).set(metadata.headers).send(metadata.body);
+      return;
+    }
+    const result = auth.authenticate(
+      req,
+      {
+        headers: req.headers,
+        url: req.originalUrl,
+        method: req.method,
+        rawHeaders: req.rawHeaders,
+      },
+      undefined,
+      undefined,
+      (name, value) => res.setHeader(name, value),
+    );
     // A verified-token cache hit comes back synchronously: no promise, no extra tick.
     if (!(result instanceof Promise)) {
       if (result !== undefined) req.auth = result;

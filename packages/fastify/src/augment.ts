@@ -43,6 +43,10 @@ declare module "fastify" {
       path: string | readonly string[],
       expected: string | number | boolean | ((value: unknown, identity: Identity) => boolean),
     ): GuardHook;
+    /** Hook, step-up (RFC 9470): the token's `acr` is one of the values, else 401 with `acr_values`. */
+    requireAcr(...values: string[]): GuardHook;
+    /** Hook, step-up (RFC 9470): `auth_time` at most `maxAgeSec` ago, else 401 with `max_age`. */
+    requireAuthTime(options: { maxAgeSec: number }): GuardHook;
   }
   interface FastifyContextConfig {
     /** meishi's per-route settings. */

@@ -8,7 +8,12 @@ import {
   defineGuards,
   type RequestAuthOptions,
 } from "@meishi/core";
-import type { FastifyPluginAsync, FastifyRequest, HookHandlerDoneFunction } from "fastify";
+import type {
+  FastifyPluginAsync,
+  FastifyReply,
+  FastifyRequest,
+  HookHandlerDoneFunction,
+} from "fastify";
 import fp from "fastify-plugin";
 import type { GuardHook } from "./augment.js";
 import { unprotectedRoutes } from "./route-audit.js";
@@ -55,14 +60,23 @@ const plugin: FastifyPluginAsync<MeishiPluginOptions> = async (fastify, options)
   const authenticated = new WeakSet<FastifyRequest>();
 
   /** Authenticates once per request; a verified-token cache hit completes synchronously. */
-  function authenticateNow(request: FastifyRequest): Promise<void> | undefined {
+  function authenticateNow(
+    request: FastifyRequest,
+    reply: FastifyReply | undefined,
+  ): Promise<void> | undefined {
     if (authenticated.has(request)) return undefined;
     const result = auth.authenticate(
       request,
-      { headers: request.headers, url: request.url, rawHeaders: request.raw.rawHeaders },
+      {
+        headers: request.headers,
+        url: request.url,
+        method: request.method,
+        rawHeaders: request.raw.rawHeaders,
+      },
       request.routeOptions.config?.meishi?.optional,
       // Refusal reasons go to Fastify's own log, with the request id.
       request.log,
+      reply === undefined ? undefined : (name, value) => reply.header(name, value),
     );
     if (!(result instanceof Promise)) {
       authenticated.add(request);
@@ -75,20 +89,20 @@ const plugin: FastifyPluginAsync<MeishiPluginOptions> = async (fastify, options)
     });
   }
 
-  async function authenticate(request: FastifyRequest): Promise<void> {
-    await authenticateNow(request);
+  async function authenticate(request: FastifyRequest, reply?: FastifyReply): Promise<void> {
+    await authenticateNow(request, reply);
   }
 
   // Callback-style hooks, so a cache hit costs Fastify no promise: `done` is called at once.
   function hookFor(check: (request: FastifyRequest) => void): GuardHook {
     return function meishiHook(
       request: FastifyRequest,
-      _reply: unknown,
+      reply: FastifyReply,
       done: HookHandlerDoneFunction,
     ): void {
       let pending: Promise<void> | undefined;
       try {
-        pending = authenticateNow(request);
+        pending = authenticateNow(request, reply);
         if (pending === undefined) check(request);
       } catch (error) {
         done(error as Error);
@@ -126,6 +140,18 @@ const plugin: FastifyPluginAsync<MeishiPluginOptions> = async (fastify, options)
   fastify.decorate("requireScope", guards.requireScope);
   fastify.decorate("requireAnyScope", guards.requireAnyScope);
   fastify.decorate("requireClaim", guards.requireClaim);
+  fastify.decorate("requireAcr", guards.requireAcr);
+  fastify.decorate("requireAuthTime", guards.requireAuthTime);
+
+  // RFC 9728: the metadata is public (clients read it before they have a token).
+  const metadata = auth.verifier.resourceMetadata;
+  for (const path of metadata?.paths ?? []) {
+    fastify.get(path, { config: { meishi: { public: true } } }, async (request, reply) => {
+      const answer = auth.metadataFor(request.method, request.url);
+      if (answer === undefined) return reply.callNotFound();
+      return reply.code(answer.status).headers(answer.headers).send(answer.body);
+    });
+  }
 
   if (options.protectAllRoutes === true) {
     const protect = hookFor(() => {});

@@ -46,3 +46,21 @@ export const requireAnyScope: Guards<Middleware<AuthState>>["requireAnyScope"] =
  * router.get("/billing", jwtAuth(options), requireClaim("tenant", "acme"), showBilling);
  */
 export const requireClaim: Guards<Middleware<AuthState>>["requireClaim"] = guards.requireClaim;
+
+/**
+ * Step-up (RFC 9470): passes when the token's `acr` is one of the values; else 401
+ * `insufficient_user_authentication` with `acr_values` in the challenge, so the client gets a
+ * token with a stronger login.
+ * @example
+ * router.get("/records", jwtAuth(options), requireAcr("phr"), showRecords);
+ */
+export const requireAcr: Guards<Middleware<AuthState>>["requireAcr"] = guards.requireAcr;
+
+/**
+ * Step-up (RFC 9470): passes when the user authenticated (`auth_time`) at most `maxAgeSec`
+ * ago; else 401 `insufficient_user_authentication` with `max_age` in the challenge.
+ * @example
+ * router.get("/transfer", jwtAuth(options), requireAuthTime({ maxAgeSec: 300 }), transfer);
+ */
+export const requireAuthTime: Guards<Middleware<AuthState>>["requireAuthTime"] =
+  guards.requireAuthTime;

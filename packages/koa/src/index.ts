@@ -14,8 +14,10 @@ export {
 export type { AuthState } from "./augment.js";
 export { authErrorHandler } from "./auth-error-handler.js";
 export {
+  requireAcr,
   requireAllRoles,
   requireAnyScope,
+  requireAuthTime,
   requireClaim,
   requireRole,
   requireScope,

@@ -43,11 +43,27 @@ export function jwtAuth(options: string | URL | JwtAuthOptions): Middleware<Auth
     } catch (error) {
       return Promise.reject(error);
     }
-    const result = auth.authenticate(ctx, {
-      headers: ctx.headers,
-      url: ctx.url,
-      rawHeaders: ctx.req.rawHeaders,
-    });
+    const metadata = auth.metadataFor(ctx.method, ctx.originalUrl);
+    if (metadata !== undefined) {
+      ctx.status = metadata.status;
+      ctx.set(metadata.headers);
+      ctx.body = metadata.body;
+      return Promise.resolve();
+    }
+    const result = auth.authenticate(
+      ctx,
+      {
+        headers: ctx.headers,
+        // The URL as received: a mount (koa-mount, a prefixed router) has not shortened it, so it
+        // is the path a DPoP proof's htu names.
+        url: ctx.originalUrl,
+        method: ctx.method,
+        rawHeaders: ctx.req.rawHeaders,
+      },
+      undefined,
+      undefined,
+      (name, value) => ctx.set(name, value),
+    );
     // A verified-token cache hit comes back synchronously: no extra promise or tick.
     if (!(result instanceof Promise)) {
       if (result !== undefined) ctx.state.auth = result;
