@@ -77,11 +77,9 @@ export function jwtAuth<Bindings extends object = object>(
     }
     let identity: Identity | undefined;
     try {
-      identity = await auth.authenticate(c, {
-        headers: c.req.raw.headers,
-        url: c.req.url,
-        rawHeaders: nodeRawHeaders(c.env),
-      });
+      // A Fetch `Headers` folds two Authorization headers into "Bearer a, Bearer b", which core
+      // refuses as two credentials: no runtime-specific raw header list is needed.
+      identity = await auth.authenticate(c, { headers: c.req.raw.headers, url: c.req.url });
     } catch (error) {
       throw isAuthError(error) ? authErrorException(error) : error;
     }
@@ -92,15 +90,6 @@ export function jwtAuth<Bindings extends object = object>(
 
 function createAuthenticator(options: JwtAuthConfig): RequestAuthenticator<Context> {
   return createRequestAuthenticator<Context>(options, { caller: CALLER });
-}
-
-// A Fetch `Headers` joins two Authorization headers with ", ", which core refuses as two
-// credentials; on Node (@hono/node-server hands the request as `c.env.incoming`) the raw list
-// lets it answer with the same description as the Node adapters.
-function nodeRawHeaders(bindings: unknown): readonly string[] | undefined {
-  const incoming = (bindings as { incoming?: { rawHeaders?: unknown } } | undefined)?.incoming;
-  const rawHeaders = incoming?.rawHeaders;
-  return Array.isArray(rawHeaders) ? (rawHeaders as string[]) : undefined;
 }
 
 /** Checks one rule against `c.get("auth")`; a guard's only logic. */
