@@ -10,7 +10,17 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const run = promisify(execFile);
 const root = new URL("../..", import.meta.url).pathname;
-const PACKAGES = ["core", "testing", "express", "koa", "fastify"] as const;
+const PACKAGES = [
+  "core",
+  "testing",
+  "express",
+  "koa",
+  "fastify",
+  "lambda",
+  "cli",
+  "presets",
+  "otel",
+] as const;
 const bin = (name: string) => join(root, "node_modules", ".bin", name);
 
 let work: string;
@@ -43,6 +53,8 @@ beforeAll(async () => {
       "@types/express@5",
       "@types/koa@3",
       "@types/node@20",
+      "@types/aws-lambda",
+      "@opentelemetry/api@1.9",
     ],
     { cwd: work, maxBuffer: 16 * 1024 * 1024 },
   );
@@ -77,15 +89,23 @@ const { jwtAuth } = require("@meishi/express");
 const koa = require("@meishi/koa");
 const fastifyPlugin = require("@meishi/fastify");
 const testing = require("@meishi/testing");
+const lambda = require("@meishi/lambda");
+const presets = require("@meishi/presets");
+const otel = require("@meishi/otel");
+const cli = require("@meishi/cli/package.json");
 const checks = [
   typeof core.createVerifier, typeof jwtAuth, typeof koa.jwtAuth,
   typeof (fastifyPlugin.default ?? fastifyPlugin), typeof testing.createTestIssuer,
+  typeof lambda.createHttpApiAuthorizer, typeof cli.bin.meishi,
+  typeof presets.keycloak, typeof otel.meishiTelemetry,
   String(new core.InvalidTokenError() instanceof core.AuthError),
 ];
 console.log(checks.join(","));`,
     );
     const { stdout } = await run("node", ["index.js"], { cwd: dir });
-    expect(stdout.trim()).toBe("function,function,function,function,function,true");
+    expect(stdout.trim()).toBe(
+      "function,function,function,function,function,function,string,function,function,true",
+    );
   });
 
   it("load every package with import from an ESM project and verify a real token", async () => {

@@ -1,10 +1,12 @@
 import {
+  base64url,
   decodeJwt,
   decodeProtectedHeader,
+  type JWTHeaderParameters,
   type JWTPayload,
-  type JWTVerifyResult,
   errors as joseErrors,
   jwtVerify,
+  UnsecuredJWT,
 } from "jose";
 import { LRUCache } from "lru-cache";
 import type { DiagnosticLogger } from "./diagnostics.js";
@@ -27,6 +29,7 @@ import {
 import { descriptionFor, toAuthError } from "./jose-errors.js";
 import { isAcceptableKid, type VerificationKey } from "./key-set.js";
 import {
+  type ClaimValue,
   type ResolvedIssuer,
   type ResolvedOptions,
   resolveOptions,
@@ -115,6 +118,18 @@ export const MAX_CANDIDATE_KEYS = 3;
 
 const REVOCATION_RETRY_AFTER_SEC = 5;
 
+/**
+ * Adapters' entry to {@link TokenVerifier.authenticateNow}: not on the public `Verifier`
+ * interface, so a user's own verifier object simply takes the promise path.
+ */
+export const authenticateNow: unique symbol = Symbol("meishi.authenticateNow");
+
+/** The identity now when the verified-token cache answers; otherwise the full (async) path. */
+export type AuthenticateNow = (
+  request: TokenRequest,
+  options: AuthenticateOptions,
+) => Identity | undefined | Promise<Identity | undefined>;
+
 interface CachedVerification {
   identity: Identity;
   issuer: ResolvedIssuer;
@@ -126,6 +141,11 @@ interface CachedVerification {
   bytes: number;
 }
 
+interface VerifiedParts {
+  payload: AuthClaims;
+  protectedHeader: JWTHeaderParameters;
+}
+
 /**
  * A key set's `getKey` resolves one key; several candidates come back as jose's iterable error.
  * Only a token without `kid` tries them: two published keys sharing a `kid` are the
@@ -135,7 +155,7 @@ async function verifyWithCandidates(
   token: string,
   issuer: ResolvedIssuer,
   hasKid: boolean,
-): Promise<JWTVerifyResult<AuthClaims>> {
+): Promise<VerifiedParts> {
   try {
     return await jwtVerify<AuthClaims>(token, issuer.resolveKey, issuer.jwtVerifyOptions);
   } catch (error) {
@@ -152,6 +172,69 @@ async function verifyWithCandidates(
     }
     throw new joseErrors.JWSSignatureVerificationFailed();
   }
+}
+
+// `{"alg":"none"}`: the header of the unsecured JWT whose claims jose checks after the
+// signature was checked here (see verifyOnThisRuntime).
+const NONE_HEADER = base64url.encode('{"alg":"none"}');
+const noneHeadersByTyp = new Map<string, string>();
+const MAX_TYP_HEADERS = 32;
+
+function noneHeaderFor(typ: unknown, typChecked: boolean): string {
+  if (!typChecked || typeof typ !== "string") return NONE_HEADER;
+  let header = noneHeadersByTyp.get(typ);
+  if (header === undefined) {
+    header = base64url.encode(JSON.stringify({ alg: "none", typ }));
+    // Attacker-chosen typ values must not grow the map without bound.
+    if (noneHeadersByTyp.size < MAX_TYP_HEADERS) noneHeadersByTyp.set(typ, header);
+  }
+  return header;
+}
+
+/**
+ * The signature check with the runtime's fastest primitive (Node's one-shot `crypto.verify`),
+ * with jose still choosing the key and checking the claims: the claims go through jose's own
+ * `UnsecuredJWT.decode`, which runs the same claim validation as `jwtVerify`. Anything out of
+ * the ordinary (a `crit` header, several candidate keys, base64url of impossible length) returns
+ * `undefined` and takes jose's path, so both paths give the same answer for every token.
+ */
+async function verifyOnThisRuntime(
+  token: string,
+  header: JWTHeaderParameters,
+  issuer: ResolvedIssuer,
+): Promise<VerifiedParts | undefined> {
+  const verifySignature = platform.verifySignature;
+  if (verifySignature === undefined || Object.hasOwn(header, "crit")) return undefined;
+  const firstDot = token.indexOf(".");
+  const secondDot = token.indexOf(".", firstDot + 1);
+  const payloadPart = token.slice(firstDot + 1, secondDot);
+  const signaturePart = token.slice(secondDot + 1);
+  if (payloadPart.length % 4 === 1 || signaturePart.length % 4 === 1) return undefined;
+  let key: VerificationKey;
+  try {
+    key = await issuer.resolveKey(header, {
+      protected: token.slice(0, firstDot),
+      payload: payloadPart,
+      signature: signaturePart,
+    });
+  } catch (error) {
+    if (error instanceof joseErrors.JWKSMultipleMatchingKeys) return undefined;
+    throw error;
+  }
+  const valid = verifySignature(
+    header.alg as string,
+    key,
+    token.slice(0, secondDot),
+    signaturePart,
+  );
+  if (valid === undefined) return undefined;
+  if (!valid) throw new joseErrors.JWSSignatureVerificationFailed();
+  const typChecked = issuer.jwtVerifyOptions.typ !== undefined;
+  const { payload } = UnsecuredJWT.decode(
+    `${noneHeaderFor(header.typ, typChecked)}.${payloadPart}.`,
+    issuer.jwtVerifyOptions,
+  );
+  return { payload: payload as AuthClaims, protectedHeader: header };
 }
 
 class TokenVerifier implements Verifier {
@@ -234,6 +317,51 @@ class TokenVerifier implements Verifier {
     }
     return this.verify(token, options);
   }
+
+  /**
+   * The hot path: a token the verified-token cache knows is answered synchronously, with no
+   * promise, microtask or allocation beyond the extraction; everything else (no token, a bad
+   * header, a cache miss, an asynchronous revocation answer, a listener to report success to)
+   * goes through {@link authenticate}, which gives the same answer and the same refusals.
+   */
+  readonly [authenticateNow]: AuthenticateNow = (request, options) => {
+    if (options.getToken !== undefined || this.#options.reportsSuccess) {
+      return this.authenticate(request, options);
+    }
+    let token: string | undefined;
+    try {
+      token = findToken(request, this.#options.tokenSource);
+    } catch {
+      return this.authenticate(request, options);
+    }
+    const identity = token === undefined ? undefined : this.#fromCache(token);
+    if (identity === undefined) return this.authenticate(request, options);
+    const { isRevoked, revocation } = this.#options;
+    if (isRevoked === undefined && revocation === undefined) return identity;
+    // Each check is asked once; an answer other than a synchronous `false` (true, a promise, a
+    // throw) is finished on the async path with the same deadline and refusals.
+    let hookAnswer: boolean | Promise<boolean> = false;
+    let storeAnswer: boolean | Promise<boolean> = false;
+    try {
+      if (isRevoked !== undefined) hookAnswer = isRevoked(identity);
+    } catch (error) {
+      hookAnswer = Promise.reject(error);
+    }
+    if (hookAnswer === false && revocation !== undefined) {
+      try {
+        storeAnswer = revocation.isRevoked(revocationQuery(identity));
+      } catch (error) {
+        storeAnswer = Promise.reject(error);
+      }
+    }
+    if (hookAnswer === false && storeAnswer === false) return identity;
+    return this.#checkRevocation(
+      identity,
+      options.log,
+      hookAnswer !== false ? hookAnswer : storeAnswer,
+      hookAnswer !== false,
+    ).then(() => identity);
+  };
 
   async verify(token: string, options: { log?: DiagnosticLogger } = {}): Promise<Identity> {
     const started = this.#options.reportsSuccess ? performance.now() : 0;
@@ -363,16 +491,28 @@ class TokenVerifier implements Verifier {
       throw this.#invalid("kid_invalid", "kid", "the kid is not short printable text");
     }
     const keyVersion = issuer.keySource.version;
-    const { payload, protectedHeader } = await verifyWithCandidates(
-      token,
-      issuer,
-      kid !== undefined,
-    );
+    const { payload, protectedHeader } =
+      (await verifyOnThisRuntime(token, header as JWTHeaderParameters, issuer)) ??
+      (await verifyWithCandidates(token, issuer, kid !== undefined));
     // jose tests claims with `in` and plain reads, which a polluted Object.prototype would
     // satisfy; what we require must be the token's own.
     for (const claim of issuer.ownClaims) {
       if (!Object.hasOwn(payload, claim)) {
         throw this.#invalid("claim_missing", claim, `the token has no "${claim}" claim`);
+      }
+    }
+    for (const [name, allowed] of issuer.claimValues) {
+      const actual = ownClaim(payload, name);
+      if (!allowed.includes(actual as ClaimValue)) {
+        throw new InvalidTokenError({
+          realm: this.realm,
+          reason: "claim_invalid",
+          details: {
+            check: name,
+            expected: allowed.length === 1 ? allowed[0] : allowed,
+            message: `claim "${name}" must be ${allowed.map((value) => JSON.stringify(value)).join(" or ")}`,
+          },
+        });
       }
     }
     // RFC 7519 §4.1.2: `sub` is a string; jose only checks it when a subject is expected.
@@ -411,18 +551,28 @@ class TokenVerifier implements Verifier {
     return identity;
   }
 
-  async #checkRevocation(identity: Identity, log: DiagnosticLogger | undefined): Promise<void> {
+  /**
+   * Runs the revocation checks with their deadline. `firstAnswer` is an answer already asked
+   * for (by the synchronous path): from the hook when `fromHook`, else from the store.
+   */
+  async #checkRevocation(
+    identity: Identity,
+    log: DiagnosticLogger | undefined,
+    firstAnswer?: boolean | Promise<boolean>,
+    fromHook = false,
+  ): Promise<void> {
     const { isRevoked, revocation, revocationTimeoutMs } = this.#options;
     let revoked = false;
     try {
-      if (isRevoked !== undefined) {
-        revoked = await withinDeadline(isRevoked(identity), revocationTimeoutMs);
+      if (isRevoked !== undefined && (firstAnswer === undefined || fromHook)) {
+        revoked = await withinDeadline(firstAnswer ?? isRevoked(identity), revocationTimeoutMs);
       }
       if (!revoked && revocation !== undefined) {
-        revoked = await withinDeadline(
-          revocation.isRevoked(revocationQuery(identity)),
-          revocationTimeoutMs,
-        );
+        const answer =
+          firstAnswer !== undefined && !fromHook
+            ? firstAnswer
+            : revocation.isRevoked(revocationQuery(identity));
+        revoked = await withinDeadline(answer, revocationTimeoutMs);
       }
     } catch (error) {
       const retryAfter = (error as { retryAfterSec?: unknown } | null)?.retryAfterSec;

@@ -13,7 +13,9 @@ export {
 export {
   type AuthenticateOptions,
   createVerifier,
+  createVerifierFor,
   type Verifier,
+  type VerifierContext,
 } from "./create-verifier.js";
 export type { DiagnosticLogger } from "./diagnostics.js";
 export { consoleLogger, DIAGNOSTIC_INTERVAL_MS } from "./diagnostics.js";
@@ -66,6 +68,7 @@ export {
 export {
   ASYMMETRIC_ALGORITHMS,
   type AsymmetricAlgorithm,
+  type ClaimValue,
   type CommonVerifierOptions,
   type IssuerOptions,
   type MultiIssuerOptions,

@@ -37,15 +37,26 @@ export function jwtAuth(options: string | URL | JwtAuthOptions): Middleware<Auth
   const auth = createRequestAuthenticator<Context>(options, {
     caller: "jwtAuth() from @meishi/koa",
   });
-  const middleware: Middleware<AuthState> = async function meishiJwtAuth(ctx, next) {
-    refuseCaseBlindUseLayer(ctx);
-    const identity = await auth.authenticate(ctx, {
+  const middleware: Middleware<AuthState> = function meishiJwtAuth(ctx, next) {
+    try {
+      refuseCaseBlindUseLayer(ctx);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const result = auth.authenticate(ctx, {
       headers: ctx.headers,
       url: ctx.url,
       rawHeaders: ctx.req.rawHeaders,
     });
-    if (identity !== undefined) ctx.state.auth = identity;
-    await next();
+    // A verified-token cache hit comes back synchronously: no extra promise or tick.
+    if (!(result instanceof Promise)) {
+      if (result !== undefined) ctx.state.auth = result;
+      return next();
+    }
+    return result.then((identity) => {
+      if (identity !== undefined) ctx.state.auth = identity;
+      return next();
+    });
   };
   registerMiddleware(middleware, "jwtAuth() from @meishi/koa");
   return middleware;
