@@ -99,11 +99,24 @@ function spawnServer(
   args: readonly string[],
   env: Record<string, string> = {},
 ): Promise<RunningRuntime> {
+  // node_modules/.bin holds shell wrappers: the runtime is their child. A process group of its
+  // own lets stop() end both, and the exit hook keeps a crashed test run from leaving it behind.
   const child = spawn(command, args, {
     cwd: packageRoot,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
   });
+  const killGroup = () => {
+    if (child.pid !== undefined && child.exitCode === null) {
+      try {
+        process.kill(-child.pid, "SIGTERM");
+      } catch {
+        // Already gone.
+      }
+    }
+  };
+  process.once("exit", killGroup);
   return new Promise((resolve, reject) => {
     let output = "";
     const onData = (chunk: Buffer) => {
@@ -113,21 +126,30 @@ function spawnServer(
       child.stdout?.off("data", onData);
       // Keep draining both pipes so a chatty runtime never blocks on a full pipe.
       child.stdout?.resume();
-      resolve({ origin: `http://127.0.0.1:${port}`, stop: () => stopChild(child) });
+      resolve({
+        origin: `http://127.0.0.1:${port}`,
+        stop: () => {
+          process.off("exit", killGroup);
+          return stopChild(child, killGroup);
+        },
+      });
     };
     child.stdout?.on("data", onData);
     child.stderr?.on("data", (chunk: Buffer) => {
       output += chunk.toString();
     });
     child.once("error", reject);
-    child.once("exit", (code) => reject(new Error(`${command} exited with ${code}: ${output}`)));
+    child.once("exit", (code) => {
+      process.off("exit", killGroup);
+      reject(new Error(`${command} exited with ${code}: ${output}`));
+    });
   });
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
+function stopChild(child: ChildProcess, killGroup: () => void): Promise<void> {
   if (child.exitCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     child.once("exit", () => resolve());
-    child.kill("SIGTERM");
+    killGroup();
   });
 }
