@@ -18,6 +18,8 @@ const PACKAGES = [
   "fastify",
   "lambda",
   "cli",
+  "presets",
+  "otel",
   "redis",
 ] as const;
 const bin = (name: string) => join(root, "node_modules", ".bin", name);
@@ -53,6 +55,7 @@ beforeAll(async () => {
       "@types/koa@3",
       "@types/node@20",
       "@types/aws-lambda",
+      "@opentelemetry/api@1.9",
     ],
     { cwd: work, maxBuffer: 16 * 1024 * 1024 },
   );
@@ -88,20 +91,22 @@ const koa = require("@meishi/koa");
 const fastifyPlugin = require("@meishi/fastify");
 const testing = require("@meishi/testing");
 const lambda = require("@meishi/lambda");
+const presets = require("@meishi/presets");
+const otel = require("@meishi/otel");
 const cli = require("@meishi/cli/package.json");
 const redis = require("@meishi/redis");
 const checks = [
   typeof core.createVerifier, typeof jwtAuth, typeof koa.jwtAuth,
   typeof (fastifyPlugin.default ?? fastifyPlugin), typeof testing.createTestIssuer,
   typeof lambda.createHttpApiAuthorizer, typeof cli.bin.meishi,
-  typeof redis.createRedisRevocationList,
+  typeof presets.keycloak, typeof otel.meishiTelemetry, typeof redis.createRedisRevocationList,
   String(new core.InvalidTokenError() instanceof core.AuthError),
 ];
 console.log(checks.join(","));`,
     );
     const { stdout } = await run("node", ["index.js"], { cwd: dir });
     expect(stdout.trim()).toBe(
-      "function,function,function,function,function,function,string,function,true",
+      "function,function,function,function,function,function,string,function,function,function,true",
     );
   });
 

@@ -29,6 +29,7 @@ import {
 import { descriptionFor, toAuthError } from "./jose-errors.js";
 import { isAcceptableKid, type VerificationKey } from "./key-set.js";
 import {
+  type ClaimValue,
   type ResolvedIssuer,
   type ResolvedOptions,
   resolveOptions,
@@ -498,6 +499,20 @@ class TokenVerifier implements Verifier {
     for (const claim of issuer.ownClaims) {
       if (!Object.hasOwn(payload, claim)) {
         throw this.#invalid("claim_missing", claim, `the token has no "${claim}" claim`);
+      }
+    }
+    for (const [name, allowed] of issuer.claimValues) {
+      const actual = ownClaim(payload, name);
+      if (!allowed.includes(actual as ClaimValue)) {
+        throw new InvalidTokenError({
+          realm: this.realm,
+          reason: "claim_invalid",
+          details: {
+            check: name,
+            expected: allowed.length === 1 ? allowed[0] : allowed,
+            message: `claim "${name}" must be ${allowed.map((value) => JSON.stringify(value)).join(" or ")}`,
+          },
+        });
       }
     }
     // RFC 7519 §4.1.2: `sub` is a string; jose only checks it when a subject is expected.

@@ -74,6 +74,7 @@ export {
 export {
   ASYMMETRIC_ALGORITHMS,
   type AsymmetricAlgorithm,
+  type ClaimValue,
   type CommonVerifierOptions,
   type IssuerOptions,
   type MultiIssuerOptions,

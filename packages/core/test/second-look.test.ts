@@ -699,3 +699,24 @@ describe("the synchronous cache-hit path adapters use", () => {
     ).toBe(400);
   });
 });
+
+describe("claim values", () => {
+  it("refuses with 401 claim_invalid when an own claim has another value, naming only the expectation", async () => {
+    const verifier = createVerifier(
+      base({ claims: { token_use: "access", tier: ["gold", "silver"] } }),
+    );
+    await expect(
+      verifier.verify(await issuer.sign({ token_use: "access", tier: "gold" })),
+    ).resolves.toBeDefined();
+    for (const claims of [
+      { token_use: "id", tier: "gold" },
+      { token_use: "access" },
+      { token_use: ["access"], tier: "gold" },
+    ]) {
+      const error = await refusal(verifier.verify(await issuer.sign(claims)));
+      expect([error.status, error.reason]).toEqual([401, "claim_invalid"]);
+      expect(JSON.stringify(error.details)).not.toContain('"id"');
+    }
+    expect(() => createVerifier(base({ claims: { a: [] } }))).toThrow(ConfigurationError);
+  });
+});
