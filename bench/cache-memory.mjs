@@ -23,7 +23,12 @@ const heap = () => {
 const MiB = 2 ** 20;
 
 const issuer = await createTestIssuer({ algorithms: ["ES256"], tokenLifetimeSec: 3600 });
-const base = { jwksUri: issuer.jwksUri, issuer: issuer.issuer, audience: issuer.audience, logger: false };
+const base = {
+  jwksUri: issuer.jwksUri,
+  issuer: issuer.issuer,
+  audience: issuer.audience,
+  logger: false,
+};
 const rows = [];
 
 async function fill(label, tokens, verifier) {
@@ -39,18 +44,34 @@ async function fill(label, tokens, verifier) {
 // 1. typical
 const typical = [];
 for (let i = 0; i < 10_000; i++) {
-  typical.push(await issuer.sign({ sub: `user-${i}`, role: "standard user", scope: "orders:read orders:write" }));
+  typical.push(
+    await issuer.sign({
+      sub: `user-${i}`,
+      role: "standard user",
+      scope: "orders:read orders:write",
+    }),
+  );
 }
 const v1 = createVerifier(base);
 await v1.verify(typical[0]);
 await fill(`typical tokens (${fmt(typical[1].length)} chars)`, typical.slice(1), v1);
 
 // 2. large
-const manyClaims = Object.fromEntries(Array.from({ length: 350 }, (_, i) => [`claim_${i}`, [i, { v: `x${i}` }]]));
+const manyClaims = Object.fromEntries(
+  Array.from({ length: 350 }, (_, i) => [`claim_${i}`, [i, { v: `x${i}` }]]),
+);
 const key = issuer.keys[0];
 const large = [];
 for (let i = 0; i < 10_000; i++) {
-  large.push(await signToken(key, { ...manyClaims, iss: issuer.issuer, aud: issuer.audience, sub: `big-${i}`, exp: Math.floor(Date.now() / 1000) + 3600 }));
+  large.push(
+    await signToken(key, {
+      ...manyClaims,
+      iss: issuer.issuer,
+      aud: issuer.audience,
+      sub: `big-${i}`,
+      exp: Math.floor(Date.now() / 1000) + 3600,
+    }),
+  );
 }
 // A few hundred fit under any bound: what one large entry really holds.
 const probe = createVerifier(base);
@@ -59,7 +80,11 @@ const probeRun = await fill("large tokens, 300 (all cached)", large.slice(0, 300
 const largePerEntry = (probeRun.after - probeRun.before) / 300;
 const v2 = createVerifier(base);
 await v2.verify(typical[0]);
-const largeRun = await fill(`large tokens (${fmt(large[0].length)} chars), default bound`, large, v2);
+const largeRun = await fill(
+  `large tokens (${fmt(large[0].length)} chars), default bound`,
+  large,
+  v2,
+);
 const largeHeldMiB = (largeRun.after - largeRun.before) / MiB;
 
 // 3. unknown-kid LRU
@@ -69,12 +94,19 @@ const kidTokens = [];
 for (let i = 0; i < 5_000; i++) {
   const kid = `${i}-`.padEnd(256, "k");
   const [, payload, signature] = typical[0].split(".");
-  kidTokens.push(`${Buffer.from(JSON.stringify({ alg: "ES256", kid })).toString("base64url")}.${payload}.${signature}`);
+  kidTokens.push(
+    `${Buffer.from(JSON.stringify({ alg: "ES256", kid })).toString("base64url")}.${payload}.${signature}`,
+  );
 }
 const kidBefore = heap();
 for (const token of kidTokens) await v3.verify(token).catch(() => undefined);
 const kidAfter = heap();
-rows.push(["unknown-kid LRU, 5,000 distinct 256-char kids (1,000 kept)", "5,000", fmt((kidAfter - kidBefore) / MiB, 2), "—"]);
+rows.push([
+  "unknown-kid LRU, 5,000 distinct 256-char kids (1,000 kept)",
+  "5,000",
+  fmt((kidAfter - kidBefore) / MiB, 2),
+  "—",
+]);
 console.log(`kid LRU: +${fmt((kidAfter - kidBefore) / MiB, 2)} MiB`);
 
 // 4. realistic traffic, in process (the hit ratio depends on the sequence, not on HTTP)
@@ -134,5 +166,9 @@ const markdown = [
   `Realistic traffic (10,000 users, Zipf s = 1, 1 % invalid tokens, 0.1 % of users renewing per simulated second, ${fmt(REQUESTS)} requests): hit ratio of the default cache **${(hitRatio * 100).toFixed(1)} %** (${fmt(hits)} hits, ${fmt(misses)} full verifications, ${fmt(refused)} refused).`,
 ].join("\n");
 console.log(`\n${markdown}`);
-writeResults(`cache-memory-${today()}`, { date: today(), machine: machine(), rows, hitRatio, hits, misses, refused, largeHeldMiB }, markdown);
+writeResults(
+  `cache-memory-${today()}`,
+  { date: today(), machine: machine(), rows, hitRatio, hits, misses, refused, largeHeldMiB },
+  markdown,
+);
 await issuer.close();

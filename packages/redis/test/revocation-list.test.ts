@@ -647,7 +647,13 @@ describe("before the first load", () => {
     listener.on("pmessage", () => beats.push(Date.now()));
     await listener.psubscribe(`{${ns}}:heartbeat:*`);
     vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
-    const list = createRedisRevocationList({ redis: redis.url, namespace: ns });
+    // A generous ready deadline: this test pins the heartbeat, not the load time, and a busy CI
+    // machine must not fail it.
+    const list = createRedisRevocationList({
+      redis: redis.url,
+      namespace: ns,
+      readyTimeoutMs: 60_000,
+    });
     cleanups.push(() => list.close());
     await list.ready();
     await vi.advanceTimersByTimeAsync(999);
