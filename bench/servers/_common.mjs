@@ -35,6 +35,11 @@ export function announce(port, close) {
   process.once("SIGTERM", stop);
   process.once("SIGINT", stop);
   process.once("disconnect", stop);
+  // The parent asks for this process's CPU time around a measured run, to report server CPU
+  // µs per request: steadier than req/s on a shared machine, and blind to the load generator.
+  process.on("message", (message) => {
+    if (message && message.cpu === true) process.send?.({ cpu: process.cpuUsage() });
+  });
   console.log(`ready ${port}`);
   process.send?.({ ready: port });
 }

@@ -408,6 +408,59 @@ export const dpopCases: DpopCase[] = [
       "The access token is bound to a key: send it with the DPoP scheme and a proof",
     ),
   },
+  {
+    name: "refuses a bound token as Bearer even when the holder's use cached it",
+    spec: "RFC 9449 §7.2",
+    send: async (ctx, app) => {
+      const token = await boundToken(ctx);
+      const proof = await ctx.client.proof("GET", `${ORIGIN}/me`, { accessToken: token });
+      await expectStatus(app.request("/me", dpopHeaders(token, proof)), 200);
+      return app.request("/me", { authorization: `Bearer ${token}` });
+    },
+    expect: invalidToken(
+      "Bearer",
+      "The access token is bound to a key: send it with the DPoP scheme and a proof",
+    ),
+  },
+  {
+    name: "refuses a cached Bearer token in required mode",
+    spec: "RFC 9449 §7.1",
+    options: {
+      dpop: { mode: "required", publicOrigin: ORIGIN, algorithms: [...DPOP_ALGS] },
+      verifiedTokenCache: { max: 10 },
+    },
+    send: async (ctx, app) => {
+      const token = await ctx.issuer.sign();
+      await app.request("/me", { authorization: `Bearer ${token}` });
+      return app.request("/me", { authorization: `Bearer ${token}` });
+    },
+    expect: {
+      status: 401,
+      challenge: `DPoP ${REALM}, error="invalid_token", error_description="The access token must be sent with the DPoP scheme", algs="${ALGS}"`,
+      body: {
+        error: "invalid_token",
+        error_description: "The access token must be sent with the DPoP scheme",
+      },
+    },
+  },
+  {
+    name: "links the resource metadata in a guard's refusal of a cached token",
+    spec: "RFC 9728 §5.1",
+    options: withMetadata,
+    send: async (ctx, app) => {
+      const token = await ctx.issuer.sign({ scope: "orders:write" });
+      await expectStatus(app.request("/me", { authorization: `Bearer ${token}` }), 200);
+      return app.request("/scoped", { authorization: `Bearer ${token}` });
+    },
+    expect: {
+      status: 403,
+      challenge: `Bearer ${REALM}, error="insufficient_scope", error_description="The access token lacks a required scope", scope="orders:read", resource_metadata="${METADATA_URL}", DPoP ${REALM}, resource_metadata="${METADATA_URL}", algs="${ALGS}"`,
+      body: {
+        error: "insufficient_scope",
+        error_description: "The access token lacks a required scope",
+      },
+    },
+  },
   // §11.1: replay.
   {
     name: "refuses a replayed proof",

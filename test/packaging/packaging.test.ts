@@ -10,7 +10,18 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const run = promisify(execFile);
 const root = new URL("../..", import.meta.url).pathname;
-const PACKAGES = ["core", "testing", "express", "koa", "fastify", "lambda", "cli"] as const;
+const PACKAGES = [
+  "core",
+  "testing",
+  "express",
+  "koa",
+  "fastify",
+  "lambda",
+  "cli",
+  "presets",
+  "otel",
+  "redis",
+] as const;
 const bin = (name: string) => join(root, "node_modules", ".bin", name);
 
 let work: string;
@@ -44,6 +55,7 @@ beforeAll(async () => {
       "@types/koa@3",
       "@types/node@20",
       "@types/aws-lambda",
+      "@opentelemetry/api@1.9",
     ],
     { cwd: work, maxBuffer: 16 * 1024 * 1024 },
   );
@@ -79,17 +91,23 @@ const koa = require("@meishi/koa");
 const fastifyPlugin = require("@meishi/fastify");
 const testing = require("@meishi/testing");
 const lambda = require("@meishi/lambda");
+const presets = require("@meishi/presets");
+const otel = require("@meishi/otel");
 const cli = require("@meishi/cli/package.json");
+const redis = require("@meishi/redis");
 const checks = [
   typeof core.createVerifier, typeof jwtAuth, typeof koa.jwtAuth,
   typeof (fastifyPlugin.default ?? fastifyPlugin), typeof testing.createTestIssuer,
   typeof lambda.createHttpApiAuthorizer, typeof cli.bin.meishi,
+  typeof presets.keycloak, typeof otel.meishiTelemetry, typeof redis.createRedisRevocationList,
   String(new core.InvalidTokenError() instanceof core.AuthError),
 ];
 console.log(checks.join(","));`,
     );
     const { stdout } = await run("node", ["index.js"], { cwd: dir });
-    expect(stdout.trim()).toBe("function,function,function,function,function,function,string,true");
+    expect(stdout.trim()).toBe(
+      "function,function,function,function,function,function,string,function,function,function,true",
+    );
   });
 
   it("load every package with import from an ESM project and verify a real token", async () => {
@@ -103,14 +121,15 @@ import { createTestIssuer } from "@meishi/testing";
 import meishi from "@meishi/fastify";
 import { jwtAuth as koaAuth } from "@meishi/koa";
 import { jwtAuth } from "@meishi/express";
+import { createRedisReplayStore } from "@meishi/redis";
 const issuer = await createTestIssuer();
 const verifier = createVerifier({ jwksUri: issuer.jwksUri, issuer: issuer.issuer, audience: issuer.audience });
 const identity = await verifier.verify(await issuer.sign({ sub: "esm-user" }));
 await issuer.close();
-console.log([identity.sub, typeof meishi, typeof koaAuth, typeof jwtAuth].join(","));`,
+console.log([identity.sub, typeof meishi, typeof koaAuth, typeof jwtAuth, typeof createRedisReplayStore].join(","));`,
     );
     const { stdout } = await run("node", ["index.js"], { cwd: dir });
-    expect(stdout.trim()).toBe("esm-user,function,function,function");
+    expect(stdout.trim()).toBe("esm-user,function,function,function,function");
   });
 
   it("type-check for TypeScript users compiling to CommonJS and to ESM", async () => {

@@ -1,4 +1,10 @@
-import { createVerifierFor, type Verifier } from "./create-verifier.js";
+import {
+  type AuthenticateNow,
+  type AuthenticateOptions,
+  authenticateNow,
+  createVerifierFor,
+  type Verifier,
+} from "./create-verifier.js";
 import type { DiagnosticLogger } from "./diagnostics.js";
 import { ConfigurationError, MissingTokenError } from "./errors.js";
 import type { TokenRequest } from "./extract-token.js";
@@ -60,7 +66,8 @@ export function authorizeRequest(
     warnGuardWithoutAuthentication();
     throw new MissingTokenError({ reason: "guard_without_authentication" });
   }
-  authorize(identity, rules);
+  // An identity carries its verifier's realm and reporting (see createIdentity).
+  authorize(identity, rules, log === undefined ? {} : { log });
 }
 
 let warnedGuardWithoutAuthentication = false;
@@ -83,13 +90,17 @@ export interface RequestAuthenticator<Req extends object> {
    * Authenticates a framework request. `optional` overrides the configured default (Fastify's
    * per-route config uses it).
    */
+  /**
+   * Returns the identity at once (no promise) when the verified-token cache answers, so an
+   * adapter can go on synchronously; otherwise a promise.
+   */
   authenticate(
     req: Req,
     request: TokenRequest,
     optional?: boolean,
     log?: DiagnosticLogger,
     setHeader?: (name: string, value: string) => void,
-  ): Promise<Identity | undefined>;
+  ): Identity | undefined | Promise<Identity | undefined>;
   /**
    * The RFC 9728 metadata answer for a request to its well-known path (when `resourceMetadata`
    * is configured), else `undefined`: the adapter sends it as is, before authenticating.
@@ -131,6 +142,11 @@ export function createRequestAuthenticator<Req extends object>(
     ? createVerifierFor(options, verifierContext)
     : (options.verifier ?? createVerifierFor(options as VerifierOptions, verifierContext));
   const optionalByDefault = !shorthand && options.optional === true;
+  // meishi's own verifier has a synchronous path for cache hits; any other object (a wrapper
+  // around one included) takes the promise path.
+  const now = Object.hasOwn(verifier, authenticateNow)
+    ? (verifier as unknown as Record<typeof authenticateNow, AuthenticateNow>)[authenticateNow]
+    : undefined;
   const getToken = shorthand ? undefined : options.getToken;
   if (getToken !== undefined && typeof getToken !== "function") {
     throw new ConfigurationError(`${context.caller}: getToken must be a function`);
@@ -138,13 +154,16 @@ export function createRequestAuthenticator<Req extends object>(
   return {
     verifier,
     authenticate: (req, request, optional = optionalByDefault, log, setHeader) => {
-      verifierOfRequest.set(req, verifier);
-      return verifier.authenticate(request, {
-        optional,
-        ...(getToken === undefined ? {} : { getToken: () => getToken(req) }),
-        ...(log === undefined ? {} : { log }),
-        ...(setHeader === undefined ? {} : { setHeader }),
-      });
+      const options: AuthenticateOptions = { optional };
+      if (getToken !== undefined) options.getToken = () => getToken(req);
+      if (log !== undefined) options.log = log;
+      if (setHeader !== undefined) options.setHeader = setHeader;
+      const result =
+        now === undefined ? verifier.authenticate(request, options) : now(request, options);
+      // A request with an identity needs no record: its guards find the realm on the identity.
+      // Without one (optional auth, or a refusal), guards must know this verifier saw it.
+      if (result === undefined || result instanceof Promise) verifierOfRequest.set(req, verifier);
+      return result;
     },
     metadataFor: (method, url) => {
       const metadata = verifier.resourceMetadata;

@@ -25,6 +25,7 @@ import {
   type Credentials,
   DEFAULT_MAX_TOKEN_BYTES,
   findCredentials,
+  findToken,
   type TokenRequest,
 } from "./extract-token.js";
 import {
@@ -37,6 +38,7 @@ import {
 import { descriptionFor, toAuthError } from "./jose-errors.js";
 import { isAcceptableKid, type VerificationKey } from "./key-set.js";
 import {
+  type ClaimValue,
   type ResolvedIssuer,
   type ResolvedOptions,
   resolveOptions,
@@ -132,6 +134,18 @@ const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 export const MAX_CANDIDATE_KEYS = 3;
 
 const REVOCATION_RETRY_AFTER_SEC = 5;
+
+/**
+ * Adapters' entry to {@link TokenVerifier.authenticateNow}: not on the public `Verifier`
+ * interface, so a user's own verifier object simply takes the promise path.
+ */
+export const authenticateNow: unique symbol = Symbol("meishi.authenticateNow");
+
+/** The identity now when the verified-token cache answers; otherwise the full (async) path. */
+export type AuthenticateNow = (
+  request: TokenRequest,
+  options: AuthenticateOptions,
+) => Identity | undefined | Promise<Identity | undefined>;
 
 interface CachedVerification {
   identity: Identity;
@@ -281,6 +295,13 @@ class TokenVerifier implements Verifier {
       realm: options.realm,
       report,
       rolePaths: options.single?.rolePaths ?? [["role"]],
+      // Guards that find no verifier for the request (a cache hit) restate through the identity.
+      ...(this.#challenge === undefined
+        ? {}
+        : {
+            restate: (error: AuthError, identity: Identity) =>
+              this.#restate(error, identity) as AuthError,
+          }),
     });
   }
 
@@ -381,6 +402,61 @@ class TokenVerifier implements Verifier {
     }
     return identity;
   }
+
+  /**
+   * The hot path: a token the verified-token cache knows is answered synchronously, with no
+   * promise, microtask or allocation beyond the extraction; everything else (no token, a bad
+   * header, a cache miss, an asynchronous revocation answer, a listener to report success to)
+   * goes through {@link authenticate}, which gives the same answer and the same refusals.
+   */
+  readonly [authenticateNow]: AuthenticateNow = (request, options) => {
+    if (options.getToken !== undefined || this.#options.reportsSuccess) {
+      return this.authenticate(request, options);
+    }
+    let token: string | undefined;
+    try {
+      token = findToken(request, this.#options.tokenSource);
+    } catch {
+      return this.authenticate(request, options);
+    }
+    const identity = token === undefined ? undefined : this.#fromCache(token);
+    if (identity === undefined) return this.authenticate(request, options);
+    // DPoP: a bound token sent as Bearer, or any Bearer token in required mode, is refused there.
+    const dpop = this.#dpop;
+    if (dpop !== undefined && (dpop.requiresDpop || boundThumbprint(identity) !== undefined)) {
+      return this.authenticate(request, options);
+    }
+    const { isRevoked, revocation } = this.#options;
+    if (isRevoked === undefined && revocation === undefined) return identity;
+    // Each check is asked once; an answer other than a synchronous `false` (true, a promise, a
+    // throw) is finished on the async path with the same deadline and refusals.
+    let hookAnswer: boolean | Promise<boolean> = false;
+    let storeAnswer: boolean | Promise<boolean> = false;
+    try {
+      if (isRevoked !== undefined) hookAnswer = isRevoked(identity);
+    } catch (error) {
+      hookAnswer = Promise.reject(error);
+    }
+    if (hookAnswer === false && revocation !== undefined) {
+      try {
+        storeAnswer = revocation.isRevoked(revocationQuery(identity));
+      } catch (error) {
+        storeAnswer = Promise.reject(error);
+      }
+    }
+    if (hookAnswer === false && storeAnswer === false) return identity;
+    const checked = this.#checkRevocation(
+      identity,
+      options.log,
+      hookAnswer !== false ? hookAnswer : storeAnswer,
+      hookAnswer !== false,
+    ).then(() => identity);
+    return this.#challenge === undefined
+      ? checked
+      : checked.catch((error: unknown) => {
+          throw this.#restate(error, identity);
+        });
+  };
 
   async verify(token: string, options: { log?: DiagnosticLogger } = {}): Promise<Identity> {
     const started = this.#options.reportsSuccess ? performance.now() : 0;
@@ -520,6 +596,20 @@ class TokenVerifier implements Verifier {
         throw this.#invalid("claim_missing", claim, `the token has no "${claim}" claim`);
       }
     }
+    for (const [name, allowed] of issuer.claimValues) {
+      const actual = ownClaim(payload, name);
+      if (!allowed.includes(actual as ClaimValue)) {
+        throw new InvalidTokenError({
+          realm: this.realm,
+          reason: "claim_invalid",
+          details: {
+            check: name,
+            expected: allowed.length === 1 ? allowed[0] : allowed,
+            message: `claim "${name}" must be ${allowed.map((value) => JSON.stringify(value)).join(" or ")}`,
+          },
+        });
+      }
+    }
     // RFC 7519 §4.1.2: `sub` is a string; jose only checks it when a subject is expected.
     if (Object.hasOwn(payload, "sub") && typeof payload.sub !== "string") {
       throw this.#invalid("claim_invalid", "sub", "sub is not a string");
@@ -556,18 +646,28 @@ class TokenVerifier implements Verifier {
     return identity;
   }
 
-  async #checkRevocation(identity: Identity, log: DiagnosticLogger | undefined): Promise<void> {
+  /**
+   * Runs the revocation checks with their deadline. `firstAnswer` is an answer already asked
+   * for (by the synchronous path): from the hook when `fromHook`, else from the store.
+   */
+  async #checkRevocation(
+    identity: Identity,
+    log: DiagnosticLogger | undefined,
+    firstAnswer?: boolean | Promise<boolean>,
+    fromHook = false,
+  ): Promise<void> {
     const { isRevoked, revocation, revocationTimeoutMs } = this.#options;
     let revoked = false;
     try {
-      if (isRevoked !== undefined) {
-        revoked = await withinDeadline(isRevoked(identity), revocationTimeoutMs);
+      if (isRevoked !== undefined && (firstAnswer === undefined || fromHook)) {
+        revoked = await withinDeadline(firstAnswer ?? isRevoked(identity), revocationTimeoutMs);
       }
       if (!revoked && revocation !== undefined) {
-        revoked = await withinDeadline(
-          revocation.isRevoked(revocationQuery(identity)),
-          revocationTimeoutMs,
-        );
+        const answer =
+          firstAnswer !== undefined && !fromHook
+            ? firstAnswer
+            : revocation.isRevoked(revocationQuery(identity));
+        revoked = await withinDeadline(answer, revocationTimeoutMs);
       }
     } catch (error) {
       const retryAfter = (error as { retryAfterSec?: unknown } | null)?.retryAfterSec;

@@ -172,6 +172,8 @@ export interface IdentityOrigin {
   report(error: AuthError, log?: DiagnosticLogger): void;
   /** Where roles were read from, so a refusal can say so. */
   readonly rolePaths: readonly (readonly string[])[];
+  /** Restates a guard's refusal for DPoP challenges and `resource_metadata`, when configured. */
+  readonly restate?: (error: AuthError, identity: Identity) => AuthError;
 }
 
 // Guards run in adapters that never see the verifier; its realm and event listener travel with

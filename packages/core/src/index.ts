@@ -86,8 +86,15 @@ export {
   type VerificationKey,
 } from "./key-source.js";
 export {
+  createMemoryRevocationList,
+  type MemoryRevocationList,
+  type MemoryRevocationListOptions,
+  type RevocationListSize,
+} from "./memory-revocation.js";
+export {
   ASYMMETRIC_ALGORITHMS,
   type AsymmetricAlgorithm,
+  type ClaimValue,
   type CommonVerifierOptions,
   type IssuerOptions,
   type MultiIssuerOptions,

@@ -50,6 +50,12 @@ export interface IssuerOptions {
   typ?: string;
   /** Claims that must be present besides `exp` (always required). */
   requiredClaims?: readonly string[];
+  /**
+   * Top-level claims that must equal a value, or one of several (an array means "any of"),
+   * e.g. `{ token_use: "access", client_id: "abc" }`. Own properties only; an array-valued claim
+   * never matches. A mismatch is 401 `invalid_token`, reason `claim_invalid`.
+   */
+  claims?: Readonly<Record<string, ClaimValue | readonly ClaimValue[]>>;
   /** Seconds of clock skew allowed for `exp`, `nbf` and `iat`. Default 5. */
   clockToleranceSec?: number;
   /** Refuse tokens whose `iat` is older than this many seconds. Default: no limit. */
@@ -59,6 +65,9 @@ export interface IssuerOptions {
   /** Allow a plain-http `jwksUri` (or discovery issuer) off loopback. Never in production. */
   allowInsecureJwksUri?: boolean;
 }
+
+/** A value a claim of `claims` must equal. */
+export type ClaimValue = string | number | boolean;
 
 /** One entry of a multi-issuer allow-list. */
 export interface TrustedIssuer extends IssuerOptions {
@@ -134,6 +143,8 @@ export interface ResolvedIssuer {
   readonly resolveKey: KeySource["getKey"];
   /** Own-property presence checks jose does not make (it reads claims through the prototype). */
   readonly ownClaims: readonly string[];
+  /** `claims`: each name with the values it may have. */
+  readonly claimValues: readonly (readonly [string, readonly ClaimValue[]])[];
   readonly expected: {
     readonly issuer: string | readonly string[] | undefined;
     readonly audience: string | readonly string[] | undefined;
@@ -183,6 +194,7 @@ const ISSUER_KEYS = [
   "rolesClaim",
   "typ",
   "requiredClaims",
+  "claims",
   "clockToleranceSec",
   "maxTokenAgeSec",
   "keySource",
@@ -317,6 +329,7 @@ function resolveIssuer(
   if (audience !== undefined) ownClaims.push("aud");
   if (maxTokenAgeSec !== undefined) ownClaims.push("iat");
   const keySource = buildKeySource(fail, options, discoveryIssuer, algorithms, onEvent);
+  const claimValues = resolveClaimValues(fail, options.claims);
   return Object.freeze({
     algorithms,
     rolePaths: resolveRolePaths(fail, options.rolesClaim),
@@ -325,9 +338,31 @@ function resolveIssuer(
     keySource,
     resolveKey: keySource.getKey.bind(keySource),
     ownClaims: Object.freeze([...new Set(ownClaims)]),
+    claimValues,
     expected: Object.freeze({ issuer, audience, typ: options.typ }),
     jwtVerifyOptions: Object.freeze(jwtVerifyOptions),
   });
+}
+
+function resolveClaimValues(
+  fail: Fail,
+  value: IssuerOptions["claims"],
+): ResolvedIssuer["claimValues"] {
+  if (value === undefined) return [];
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    fail('claims must be an object such as { token_use: "access" }');
+  }
+  const isValue = (item: unknown) =>
+    typeof item === "string" || typeof item === "number" || typeof item === "boolean";
+  return Object.freeze(
+    Object.entries(value).map(([name, expected]) => {
+      const allowed = Array.isArray(expected) ? expected : [expected];
+      if (allowed.length === 0 || !allowed.every(isValue)) {
+        fail(`claims.${name} must be a string, number or boolean, or a non-empty array of them`);
+      }
+      return Object.freeze([name, Object.freeze([...allowed])] as const);
+    }),
+  );
 }
 
 function resolveCache(fail: Fail, value: unknown): ResolvedOptions["verifiedTokenCache"] {

@@ -649,3 +649,74 @@ describe("success events", () => {
     ]);
   });
 });
+
+describe("the synchronous cache-hit path adapters use", () => {
+  it("answers a cached token without a promise, and gives every other case the full path", async () => {
+    const { createRequestAuthenticator } = await import("../src/index.node.js");
+    let storeAnswer: boolean | Promise<boolean> | Error = false;
+    const auth = createRequestAuthenticator<object>(
+      base({
+        revocation: {
+          isRevoked: () => {
+            if (storeAnswer instanceof Error) throw storeAnswer;
+            return storeAnswer;
+          },
+        },
+      }),
+      { caller: "test" },
+    );
+    const token = await issuer.sign();
+    const request = { headers: { authorization: `Bearer ${token}` } };
+    const first = auth.authenticate({}, request);
+    expect(first).toBeInstanceOf(Promise);
+    await first;
+    const second = auth.authenticate({}, request);
+    expect(second).not.toBeInstanceOf(Promise);
+    expect((second as { sub?: string }).sub).toBeDefined();
+    // A revocation answer that is not a synchronous `false` is finished on the async path.
+    storeAnswer = true;
+    expect((await refusal(Promise.resolve(auth.authenticate({}, request)))).reason).toBe(
+      "token_revoked",
+    );
+    storeAnswer = Promise.resolve(true);
+    expect((await refusal(Promise.resolve(auth.authenticate({}, request)))).reason).toBe(
+      "token_revoked",
+    );
+    storeAnswer = new Error("store down");
+    expect((await refusal(Promise.resolve(auth.authenticate({}, request)))).status).toBe(503);
+    storeAnswer = false;
+    expect(auth.authenticate({}, request)).not.toBeInstanceOf(Promise);
+    // No token, a bad header: the promise path and its refusals.
+    expect((await refusal(Promise.resolve(auth.authenticate({}, { headers: {} })))).code).toBe(
+      "missing_token",
+    );
+    expect(
+      (
+        await refusal(
+          Promise.resolve(auth.authenticate({}, { headers: { authorization: "Bearer a b" } })),
+        )
+      ).status,
+    ).toBe(400);
+  });
+});
+
+describe("claim values", () => {
+  it("refuses with 401 claim_invalid when an own claim has another value, naming only the expectation", async () => {
+    const verifier = createVerifier(
+      base({ claims: { token_use: "access", tier: ["gold", "silver"] } }),
+    );
+    await expect(
+      verifier.verify(await issuer.sign({ token_use: "access", tier: "gold" })),
+    ).resolves.toBeDefined();
+    for (const claims of [
+      { token_use: "id", tier: "gold" },
+      { token_use: "access" },
+      { token_use: ["access"], tier: "gold" },
+    ]) {
+      const error = await refusal(verifier.verify(await issuer.sign(claims)));
+      expect([error.status, error.reason]).toEqual([401, "claim_invalid"]);
+      expect(JSON.stringify(error.details)).not.toContain('"id"');
+    }
+    expect(() => createVerifier(base({ claims: { a: [] } }))).toThrow(ConfigurationError);
+  });
+});

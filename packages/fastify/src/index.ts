@@ -13,7 +13,7 @@ export {
   type Verifier,
   type VerifierOptions,
 } from "@meishi/core";
-export type { AuthHook, MeishiRouteConfig } from "./augment.js";
+export type { AuthHook, GuardHook, MeishiRouteConfig } from "./augment.js";
 export { authErrorHandler } from "./auth-error-handler.js";
 export {
   type FastifyAuthOptions,

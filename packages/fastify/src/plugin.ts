@@ -8,9 +8,14 @@ import {
   defineGuards,
   type RequestAuthOptions,
 } from "@meishi/core";
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
+import type {
+  FastifyPluginAsync,
+  FastifyReply,
+  FastifyRequest,
+  HookHandlerDoneFunction,
+} from "fastify";
 import fp from "fastify-plugin";
-import type { AuthHook } from "./augment.js";
+import type { GuardHook } from "./augment.js";
 import { unprotectedRoutes } from "./route-audit.js";
 
 const CALLER = "register(meishi) from @meishi/fastify";
@@ -54,9 +59,13 @@ const plugin: FastifyPluginAsync<MeishiPluginOptions> = async (fastify, options)
   // `auth` decoration, so it reads `undefined` and would pass as authenticated.
   const authenticated = new WeakSet<FastifyRequest>();
 
-  async function authenticate(request: FastifyRequest, reply?: FastifyReply): Promise<void> {
-    if (authenticated.has(request)) return;
-    const identity = await auth.authenticate(
+  /** Authenticates once per request; a verified-token cache hit completes synchronously. */
+  function authenticateNow(
+    request: FastifyRequest,
+    reply: FastifyReply | undefined,
+  ): Promise<void> | undefined {
+    if (authenticated.has(request)) return undefined;
+    const result = auth.authenticate(
       request,
       {
         headers: request.headers,
@@ -67,19 +76,61 @@ const plugin: FastifyPluginAsync<MeishiPluginOptions> = async (fastify, options)
       request.routeOptions.config?.meishi?.optional,
       // Refusal reasons go to Fastify's own log, with the request id.
       request.log,
+      // DPoP-Nonce, when DPoP nonces are on.
       reply === undefined ? undefined : (name, value) => reply.header(name, value),
     );
-    authenticated.add(request);
-    request.auth = identity ?? null;
+    if (!(result instanceof Promise)) {
+      authenticated.add(request);
+      request.auth = result ?? null;
+      return undefined;
+    }
+    return result.then((identity) => {
+      authenticated.add(request);
+      request.auth = identity ?? null;
+    });
+  }
+
+  async function authenticate(request: FastifyRequest, reply?: FastifyReply): Promise<void> {
+    await authenticateNow(request, reply);
+  }
+
+  // Callback-style hooks, so a cache hit costs Fastify no promise: `done` is called at once.
+  function hookFor(check: (request: FastifyRequest) => void): GuardHook {
+    return function meishiHook(
+      request: FastifyRequest,
+      reply: FastifyReply,
+      done: HookHandlerDoneFunction,
+    ): void {
+      let pending: Promise<void> | undefined;
+      try {
+        pending = authenticateNow(request, reply);
+        if (pending === undefined) check(request);
+      } catch (error) {
+        done(error as Error);
+        return;
+      }
+      if (pending === undefined) {
+        done();
+        return;
+      }
+      pending.then(
+        () => {
+          try {
+            check(request);
+          } catch (error) {
+            done(error as Error);
+            return;
+          }
+          done();
+        },
+        (error: Error) => done(error),
+      );
+    };
   }
 
   // Each guard authenticates first, so `{ onRequest: fastify.requireRole("admin") }` is enough.
-  const guard =
-    (rule: AuthRule): AuthHook =>
-    async (request, reply) => {
-      await authenticate(request, reply);
-      authorizeRequest(request, request.auth, [rule], request.log);
-    };
+  const guard = (rule: AuthRule): GuardHook =>
+    hookFor((request) => authorizeRequest(request, request.auth, [rule], request.log));
 
   // A stable request shape: every request has `auth` from the start (Fastify's decorator rule).
   fastify.decorateRequest("auth", null);
@@ -104,9 +155,13 @@ const plugin: FastifyPluginAsync<MeishiPluginOptions> = async (fastify, options)
   }
 
   if (options.protectAllRoutes === true) {
-    fastify.addHook("onRequest", async function meishiProtectAllRoutes(request, reply) {
-      if (request.routeOptions.config?.meishi?.public === true) return;
-      await authenticate(request, reply);
+    const protect = hookFor(() => {});
+    fastify.addHook("onRequest", function meishiProtectAllRoutes(request, reply, done) {
+      if (request.routeOptions.config?.meishi?.public === true) {
+        done();
+        return;
+      }
+      protect(request, reply, done);
     });
     // Fastify's hooks reach only the scope they were added in and its children: registered in
     // an encapsulated plugin, protectAllRoutes would leave the rest of the app open. No route may

@@ -1,14 +1,14 @@
 import type { Identity } from "@meishi/core";
 import Fastify, { type FastifyInstance } from "fastify";
 import { describe, expectTypeOf, it } from "vitest";
-import meishi, { type AuthHook } from "../src/index.js";
+import meishi, { type AuthHook, type GuardHook } from "../src/index.js";
 
 describe("types", () => {
   it("types request.auth and the instance decorators", () => {
     // Compile-time only: the decorators exist once the plugin is registered.
     const typeOnly = (app: FastifyInstance) => {
       expectTypeOf(app.authenticate).toEqualTypeOf<AuthHook>();
-      expectTypeOf(app.requireRole("admin")).toEqualTypeOf<AuthHook>();
+      expectTypeOf(app.requireRole("admin")).toEqualTypeOf<GuardHook>();
       app.get<{ Params: { id: string } }>(
         "/:id",
         {

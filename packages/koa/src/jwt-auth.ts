@@ -37,16 +37,20 @@ export function jwtAuth(options: string | URL | JwtAuthOptions): Middleware<Auth
   const auth = createRequestAuthenticator<Context>(options, {
     caller: "jwtAuth() from @meishi/koa",
   });
-  const middleware: Middleware<AuthState> = async function meishiJwtAuth(ctx, next) {
-    refuseCaseBlindUseLayer(ctx);
+  const middleware: Middleware<AuthState> = function meishiJwtAuth(ctx, next) {
+    try {
+      refuseCaseBlindUseLayer(ctx);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const metadata = auth.metadataFor(ctx.method, ctx.originalUrl);
     if (metadata !== undefined) {
       ctx.status = metadata.status;
       ctx.set(metadata.headers);
       ctx.body = metadata.body;
-      return;
+      return Promise.resolve();
     }
-    const identity = await auth.authenticate(
+    const result = auth.authenticate(
       ctx,
       {
         headers: ctx.headers,
@@ -58,10 +62,18 @@ export function jwtAuth(options: string | URL | JwtAuthOptions): Middleware<Auth
       },
       undefined,
       undefined,
+      // DPoP-Nonce, when DPoP nonces are on.
       (name, value) => ctx.set(name, value),
     );
-    if (identity !== undefined) ctx.state.auth = identity;
-    await next();
+    // A verified-token cache hit comes back synchronously: no extra promise or tick.
+    if (!(result instanceof Promise)) {
+      if (result !== undefined) ctx.state.auth = result;
+      return next();
+    }
+    return result.then((identity) => {
+      if (identity !== undefined) ctx.state.auth = identity;
+      return next();
+    });
   };
   registerMiddleware(middleware, "jwtAuth() from @meishi/koa");
   return middleware;

@@ -1,0 +1,121 @@
+// Server CPU per request, the steady figure on a shared machine: each variant's server runs in
+// its own process, autocannon sends a fixed number of requests, and the server reports its own
+// CPU time (user + system) around them. Rounds alternate the variants.
+//
+//   node cpu.mjs [--only=<substring>]
+//   env: BENCH_CPU_REQUESTS (per round, default 20000), BENCH_ROUNDS (default 3),
+//        BENCH_CONNECTIONS (default 50), BENCH_CPU_PROFILE=1 (write .cpuprofile files)
+import { createTestIssuer } from "@meishi/testing";
+import autocannon from "autocannon";
+import {
+  cleanup,
+  commandLine,
+  fmt,
+  machine,
+  median,
+  onCleanup,
+  startServer,
+  table,
+  today,
+  writeResults,
+} from "./lib.mjs";
+
+const REQUESTS = Number(process.env.BENCH_CPU_REQUESTS ?? 20_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const only = process.argv.find((arg) => arg.startsWith("--only="))?.slice(7);
+
+const FRAMEWORKS = ["express", "koa", "fastify"];
+const VARIANTS = FRAMEWORKS.flatMap((framework) => [
+  { framework, name: `${framework}-bare`, label: "bare (no auth)" },
+  { framework, name: `${framework}-meishi`, label: "meishi, same token (cache hit)" },
+]).filter((variant) => only === undefined || variant.name.includes(only));
+
+/** @param {import("node:child_process").ChildProcess} child */
+function cpuOf(child) {
+  return new Promise((resolve) => {
+    const onMessage = (message) => {
+      if (message?.cpu) {
+        child.off("message", onMessage);
+        resolve(message.cpu.user + message.cpu.system);
+      }
+    };
+    child.on("message", onMessage);
+    child.send({ cpu: true });
+  });
+}
+
+function load(port, token, amount) {
+  return new Promise((resolve, reject) => {
+    autocannon(
+      {
+        url: `http://127.0.0.1:${port}/me`,
+        connections: CONNECTIONS,
+        amount,
+        headers: { authorization: `Bearer ${token}` },
+      },
+      (error, result) => (error ? reject(error) : resolve(result)),
+    );
+  });
+}
+
+async function main() {
+  const issuer = await createTestIssuer({ tokenLifetimeSec: 3600 });
+  onCleanup(() => issuer.close());
+  const token = await issuer.sign({ sub: "bench", role: "standard user" });
+  const env = { JWKS_URI: issuer.jwksUri, ISSUER: issuer.issuer, AUDIENCE: issuer.audience };
+  const servers = new Map();
+  for (const variant of VARIANTS) {
+    const server = await startServer(variant.name, env);
+    onCleanup(server.stop);
+    servers.set(variant.name, server);
+    await load(server.port, token, 5_000); // warm-up: JIT, keys, verified-token cache
+  }
+  /** @type {Map<string, number[]>} */
+  const samples = new Map(VARIANTS.map((variant) => [variant.name, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const variant of VARIANTS) {
+      const server = servers.get(variant.name);
+      const before = await cpuOf(server.child);
+      const result = await load(server.port, token, REQUESTS);
+      const after = await cpuOf(server.child);
+      const ok = result["2xx"];
+      if (ok !== REQUESTS) throw new Error(`${variant.name}: ${ok} of ${REQUESTS} answered 2xx`);
+      samples.get(variant.name).push((after - before) / REQUESTS);
+      console.log(`round ${round + 1} ${variant.name}: ${fmt((after - before) / REQUESTS, 1)} µs/request`);
+    }
+  }
+  const rows = [];
+  const json = { date: today(), command: commandLine(), machine: machine(), requests: REQUESTS, rounds: ROUNDS, rows: [] };
+  for (const framework of FRAMEWORKS) {
+    const bare = samples.get(`${framework}-bare`);
+    const meishi = samples.get(`${framework}-meishi`);
+    if (!bare?.length || !meishi?.length) continue;
+    const bareMedian = median(bare);
+    const meishiMedian = median(meishi);
+    const spread = (values) => `${fmt(Math.min(...values), 1)}–${fmt(Math.max(...values), 1)}`;
+    rows.push([
+      framework,
+      `${fmt(bareMedian, 1)} (${spread(bare)})`,
+      `${fmt(meishiMedian, 1)} (${spread(meishi)})`,
+      fmt(meishiMedian - bareMedian, 1),
+    ]);
+    json.rows.push({ framework, bareUs: bare, meishiUs: meishi, overheadUs: meishiMedian - bareMedian });
+  }
+  const markdown = [
+    `# Server CPU per request, ${today()}`,
+    "",
+    `\`${commandLine()}\`: ${fmt(REQUESTS)} requests × ${ROUNDS} rounds per variant, ${CONNECTIONS} connections, one RS256 token (verified-token cache hit). Medians, range in brackets.`,
+    "",
+    table(["framework", "bare µs/req", "meishi µs/req", "meishi over bare (µs)"], rows, ["l", "r", "r", "r"]),
+  ].join("\n");
+  console.log(`\n${markdown}`);
+  if (only === undefined) writeResults(`cpu-${today()}`, json, markdown);
+}
+
+main()
+  .catch((error) => {
+    console.error(error);
+    process.exitCode = 1;
+  })
+  .finally(() => cleanup());
