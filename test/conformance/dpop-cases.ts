@@ -464,7 +464,7 @@ export const dpopCases: DpopCase[] = [
   // §11.1: replay.
   {
     name: "refuses a replayed proof",
-    spec: "RFC 9449 §4.3 (10 jti), §11.1",
+    spec: "RFC 9449 §11.1",
     send: async (ctx, app) => {
       const token = await boundToken(ctx);
       const proof = await ctx.client.proof("GET", `${ORIGIN}/me`, { accessToken: token });
@@ -488,7 +488,7 @@ export const dpopCases: DpopCase[] = [
   // §9: server nonces.
   {
     name: "asks for a nonce with use_dpop_nonce and a DPoP-Nonce header",
-    spec: "RFC 9449 §9",
+    spec: "RFC 9449 §4.3 (10), §9",
     options: withNonce,
     send: holderRequest("/me"),
     expect: {
@@ -506,7 +506,7 @@ export const dpopCases: DpopCase[] = [
   },
   {
     name: "refuses a proof with a nonce the server never issued",
-    spec: "RFC 9449 §9",
+    spec: "RFC 9449 §4.3 (10), §9",
     options: withNonce,
     send: holderRequest("/me", { nonce: "made-up" }),
     expect: {
@@ -524,7 +524,7 @@ export const dpopCases: DpopCase[] = [
   },
   {
     name: "accepts a proof with the issued nonce and sends the current nonce",
-    spec: "RFC 9449 §9",
+    spec: "RFC 9449 §4.3 (10), §9",
     options: withNonce,
     send: async (ctx, app) => {
       const token = await boundToken(ctx);
