@@ -82,11 +82,20 @@ async function main() {
       const ok = result["2xx"];
       if (ok !== REQUESTS) throw new Error(`${variant.name}: ${ok} of ${REQUESTS} answered 2xx`);
       samples.get(variant.name).push((after - before) / REQUESTS);
-      console.log(`round ${round + 1} ${variant.name}: ${fmt((after - before) / REQUESTS, 1)} µs/request`);
+      console.log(
+        `round ${round + 1} ${variant.name}: ${fmt((after - before) / REQUESTS, 1)} µs/request`,
+      );
     }
   }
   const rows = [];
-  const json = { date: today(), command: commandLine(), machine: machine(), requests: REQUESTS, rounds: ROUNDS, rows: [] };
+  const json = {
+    date: today(),
+    command: commandLine(),
+    machine: machine(),
+    requests: REQUESTS,
+    rounds: ROUNDS,
+    rows: [],
+  };
   for (const framework of FRAMEWORKS) {
     const bare = samples.get(`${framework}-bare`);
     const meishi = samples.get(`${framework}-meishi`);
@@ -100,14 +109,24 @@ async function main() {
       `${fmt(meishiMedian, 1)} (${spread(meishi)})`,
       fmt(meishiMedian - bareMedian, 1),
     ]);
-    json.rows.push({ framework, bareUs: bare, meishiUs: meishi, overheadUs: meishiMedian - bareMedian });
+    json.rows.push({
+      framework,
+      bareUs: bare,
+      meishiUs: meishi,
+      overheadUs: meishiMedian - bareMedian,
+    });
   }
   const markdown = [
     `# Server CPU per request, ${today()}`,
     "",
     `\`${commandLine()}\`: ${fmt(REQUESTS)} requests × ${ROUNDS} rounds per variant, ${CONNECTIONS} connections, one RS256 token (verified-token cache hit). Medians, range in brackets.`,
     "",
-    table(["framework", "bare µs/req", "meishi µs/req", "meishi over bare (µs)"], rows, ["l", "r", "r", "r"]),
+    table(["framework", "bare µs/req", "meishi µs/req", "meishi over bare (µs)"], rows, [
+      "l",
+      "r",
+      "r",
+      "r",
+    ]),
   ].join("\n");
   console.log(`\n${markdown}`);
   if (only === undefined) writeResults(`cpu-${today()}`, json, markdown);

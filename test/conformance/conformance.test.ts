@@ -4,6 +4,7 @@ import { type Case, type CaseContext, cases } from "./cases.js";
 import { expressHarness } from "./express-harness.js";
 import { fastifyInjectHarness, fastifySocketHarness } from "./fastify-harness.js";
 import type { Harness, HarnessReply } from "./harness.js";
+import { honoHarness } from "./hono-harness.js";
 import { koaHarness } from "./koa-harness.js";
 
 const harnesses: Harness[] = [
@@ -11,6 +12,7 @@ const harnesses: Harness[] = [
   koaHarness,
   fastifyInjectHarness,
   fastifySocketHarness,
+  honoHarness,
 ];
 
 let shared: CaseContext;

@@ -5,16 +5,18 @@ import { afterAll, expect } from "vitest";
 import { expressHarness } from "../conformance/express-harness.js";
 import { fastifySocketHarness } from "../conformance/fastify-harness.js";
 import type { Harness, HarnessReply } from "../conformance/harness.js";
+import { honoHarness } from "../conformance/hono-harness.js";
 import { koaHarness } from "../conformance/koa-harness.js";
 
 /**
- * The three adapters, each over a real socket (Fastify's `inject` skips Node's HTTP parser,
+ * The adapters, each over a real socket (Fastify's `inject` skips Node's HTTP parser,
  * which is part of what an attacker talks to).
  */
 export const socketHarnesses: readonly Harness[] = [
   expressHarness,
   koaHarness,
   fastifySocketHarness,
+  honoHarness,
 ];
 
 export const REALM = 'realm="api"';

@@ -8,7 +8,7 @@ import {
 import type { DiagnosticLogger } from "./diagnostics.js";
 import { ConfigurationError, MissingTokenError } from "./errors.js";
 import type { TokenRequest } from "./extract-token.js";
-import type { Identity } from "./identity.js";
+import { type Identity, originOf } from "./identity.js";
 import type { VerifierOptions } from "./options.js";
 import { platform } from "./platform.js";
 import { type MetadataResponse, metadataResponse } from "./resource-metadata.js";
@@ -66,8 +66,10 @@ export function authorizeRequest(
     warnGuardWithoutAuthentication();
     throw new MissingTokenError({ reason: "guard_without_authentication" });
   }
-  // An identity carries its verifier's realm and reporting (see createIdentity).
-  authorize(identity, rules, log === undefined ? {} : { log });
+  // An identity carries its verifier (realm, challenges, reporting): see createIdentity.
+  const viaVerifier = originOf(identity)?.authorize;
+  if (viaVerifier !== undefined) viaVerifier(identity, rules, log);
+  else authorize(identity, rules, log === undefined ? {} : { log });
 }
 
 let warnedGuardWithoutAuthentication = false;

@@ -12,6 +12,11 @@ export interface CachePolicy {
   minMaxAgeMs: number;
   /** How long past its max age a document keeps serving while its server fails. */
   maxStaleMs: number;
+  /**
+   * How long a fetch may stay in flight before a request that joined it stops waiting and
+   * fetches anew. Default {@link DEFAULT_FETCH_DEADLINE_MS}.
+   */
+  fetchDeadlineMs?: number;
 }
 
 export interface Loaded<T> {
@@ -43,6 +48,9 @@ export interface CachedTimes {
 const REFRESH_AHEAD_AT = 0.75;
 const FIRST_BACKOFF_MS = 1_000;
 const MAX_BACKOFF_MS = 30_000;
+/** The fetch timeout's default (5 s) plus a margin for parsing and importing keys. */
+export const DEFAULT_FETCH_DEADLINE_MS = 6_000;
+const LOST: unique symbol = Symbol("lost");
 
 function toFailure(error: unknown): FetchFailure {
   return error instanceof FetchFailure
@@ -61,6 +69,7 @@ export class CachedRemote<T> {
   readonly #hooks: CachedRemoteHooks<T>;
   #entry: Entry<T> | undefined;
   #inflight: Promise<T> | undefined;
+  #inflightStartedAt = 0;
   #consecutiveFailures = 0;
   #retryAt = 0;
 
@@ -182,18 +191,49 @@ export class CachedRemote<T> {
   }
 
   #fetch(): Promise<T> {
-    if (this.#inflight !== undefined) return this.#inflight;
+    if (this.#inflight !== undefined) return this.#join(this.#inflight);
     const started = Date.now();
     const promise = this.#load().then(
       (loaded) => this.#accept(loaded, started),
       (error: unknown) => this.#reject(toFailure(error), started),
     );
     this.#inflight = promise;
+    this.#inflightStartedAt = started;
     const clear = (): void => {
       if (this.#inflight === promise) this.#inflight = undefined;
     };
     promise.then(clear, clear);
     return promise;
+  }
+
+  // Cloudflare Workers end a request's I/O when its response is sent: a refresh-ahead started
+  // by one request, or a fetch whose request was cancelled, may then never settle, and every
+  // later request that joined it would hang. So a joiner waits on a shared fetch only until the
+  // fetch's deadline, measured by its own timer, and then fetches anew. On Node, Bun and Deno a
+  // fetch always settles within its own timeout and this never fires.
+  #join(inflight: Promise<T>): Promise<T> {
+    const deadlineMs = this.#policy.fetchDeadlineMs ?? DEFAULT_FETCH_DEADLINE_MS;
+    const remainingMs = this.#inflightStartedAt + deadlineMs - Date.now();
+    if (remainingMs <= 0) return this.#replaceLost(inflight);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const lost = new Promise<typeof LOST>((resolve) => {
+      timer = setTimeout(() => resolve(LOST), remainingMs);
+    });
+    return Promise.race([inflight, lost]).then(
+      (value) => {
+        clearTimeout(timer);
+        return value === LOST ? this.#replaceLost(inflight) : value;
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        throw error;
+      },
+    );
+  }
+
+  #replaceLost(inflight: Promise<T>): Promise<T> {
+    if (this.#inflight === inflight) this.#inflight = undefined;
+    return this.#fetch();
   }
 
   #accept(loaded: Loaded<T>, started: number): T {

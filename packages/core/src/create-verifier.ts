@@ -295,13 +295,8 @@ class TokenVerifier implements Verifier {
       realm: options.realm,
       report,
       rolePaths: options.single?.rolePaths ?? [["role"]],
-      // Guards that find no verifier for the request (a cache hit) restate through the identity.
-      ...(this.#challenge === undefined
-        ? {}
-        : {
-            restate: (error: AuthError, identity: Identity) =>
-              this.#restate(error, identity) as AuthError,
-          }),
+      authorize: (identity: Identity, rules: readonly AuthRule[], log?: DiagnosticLogger) =>
+        this.authorize(identity, rules, log === undefined ? {} : { log }),
     });
   }
 
@@ -410,7 +405,12 @@ class TokenVerifier implements Verifier {
    * goes through {@link authenticate}, which gives the same answer and the same refusals.
    */
   readonly [authenticateNow]: AuthenticateNow = (request, options) => {
-    if (options.getToken !== undefined || this.#options.reportsSuccess) {
+    // DPoP proofs are checked on every request, so DPoP takes the full path.
+    if (
+      options.getToken !== undefined ||
+      this.#options.reportsSuccess ||
+      this.#dpop !== undefined
+    ) {
       return this.authenticate(request, options);
     }
     let token: string | undefined;
@@ -421,11 +421,6 @@ class TokenVerifier implements Verifier {
     }
     const identity = token === undefined ? undefined : this.#fromCache(token);
     if (identity === undefined) return this.authenticate(request, options);
-    // DPoP: a bound token sent as Bearer, or any Bearer token in required mode, is refused there.
-    const dpop = this.#dpop;
-    if (dpop !== undefined && (dpop.requiresDpop || boundThumbprint(identity) !== undefined)) {
-      return this.authenticate(request, options);
-    }
     const { isRevoked, revocation } = this.#options;
     if (isRevoked === undefined && revocation === undefined) return identity;
     // Each check is asked once; an answer other than a synchronous `false` (true, a promise, a

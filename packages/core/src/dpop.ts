@@ -570,13 +570,9 @@ export class DpopRequestChecker {
   readonly #dpop: ResolvedDpop;
   readonly #realm: string;
 
-  /** Required mode: a Bearer token never passes, cached or not. */
-  readonly requiresDpop: boolean;
-
   constructor(dpop: ResolvedDpop, realm: string) {
     this.#dpop = dpop;
     this.#realm = realm;
-    this.requiresDpop = dpop.mode === "required";
   }
 
   async check(

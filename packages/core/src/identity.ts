@@ -1,6 +1,7 @@
 import type { JWTHeaderParameters, JWTPayload } from "jose";
 import type { DiagnosticLogger } from "./diagnostics.js";
 import type { AuthError } from "./errors.js";
+import type { AuthRule } from "./rules.js";
 
 /**
  * Declare your token's claims once and every adapter picks them up:
@@ -172,8 +173,12 @@ export interface IdentityOrigin {
   report(error: AuthError, log?: DiagnosticLogger): void;
   /** Where roles were read from, so a refusal can say so. */
   readonly rolePaths: readonly (readonly string[])[];
-  /** Restates a guard's refusal for DPoP challenges and `resource_metadata`, when configured. */
-  readonly restate?: (error: AuthError, identity: Identity) => AuthError;
+  /** The verifier's own authorization (its realm and challenges), for guards that get only the identity. */
+  readonly authorize?: (
+    identity: Identity,
+    rules: readonly AuthRule[],
+    log?: DiagnosticLogger,
+  ) => void;
 }
 
 // Guards run in adapters that never see the verifier; its realm and event listener travel with

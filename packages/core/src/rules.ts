@@ -269,7 +269,7 @@ export function authorize(
               maxAgeSec: rule.stepUp.maxAgeSec,
             });
       origin?.report(error, options.log);
-      throw origin?.restate?.(error, identity) ?? error;
+      throw error;
     }
   }
 }

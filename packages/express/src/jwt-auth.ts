@@ -55,7 +55,6 @@ export function jwtAuth(options: string | URL | JwtAuthOptions): RequestHandler 
       },
       undefined,
       undefined,
-      // DPoP-Nonce, when DPoP nonces are on.
       (name, value) => res.setHeader(name, value),
     );
     // A verified-token cache hit comes back synchronously: no promise, no extra tick.

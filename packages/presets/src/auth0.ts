@@ -32,6 +32,7 @@ export function auth0(options: Auth0Options): IssuerPreset {
   const { domain, audience, ...overrides } = options;
   const origin = httpsOrigin(fail, "domain", domain);
   return withOverrides(
+    fail,
     {
       issuer: `${origin}/`,
       audience,

@@ -4,6 +4,7 @@ import {
   type PresetOverrides,
   requireObject,
   requireString,
+  requireStrings,
   withOverrides,
 } from "./preset-options.js";
 
@@ -19,9 +20,9 @@ export interface CognitoOptions extends PresetOverrides {
    */
   tokenUse: "access" | "id";
   /**
-   * The app client id(s) allowed to call you. For ID tokens it is the checked `aud`. Access
-   * tokens carry it in `client_id` instead: check it with a guard (see the README). `null`
-   * accepts every client of the pool, by name.
+   * The app client id(s) allowed to call you. For ID tokens it is the checked `aud`; access
+   * tokens carry it in `client_id`, which the preset checks instead (401 when it differs).
+   * `null` accepts every client of the pool, by name.
    */
   clientId: string | readonly string[] | null;
 }
@@ -32,14 +33,13 @@ const USER_POOL_ID = /^([a-z]{2}(?:-[a-z]+)+-\d+)_[0-9A-Za-z]+$/;
  * Amazon Cognito user pool tokens: issuer `https://cognito-idp.<region>.amazonaws.com/<pool>`,
  * keys from its `/.well-known/jwks.json`, RS256, roles from `cognito:groups`.
  *
- * Access tokens have no `aud`: the preset skips the audience check and requires `token_use` and
- * `client_id` to be present (ID tokens have no `client_id`, so they are refused with a 401).
- * Check the `client_id` value and `token_use` with guards until core offers claim checks.
+ * Access tokens have no `aud`: the preset skips the audience check and checks `client_id`
+ * against `clientId` instead. `token_use` must be the `tokenUse` you chose, so an ID token is
+ * never taken for an access token or the other way round; both refusals are 401 `invalid_token`.
  *
  * @throws {ConfigurationError} for a malformed pool id or a region that disagrees with it.
  * @example
  * app.use(jwtAuth(cognito({ userPoolId: "eu-west-1_AbCdEf123", tokenUse: "access", clientId: "4b7o…" })));
- * app.use(requireClaim("token_use", "access"), requireClaim("client_id", "4b7o…"));
  */
 export function cognito(options: CognitoOptions): IssuerPreset {
   const fail = failFor("cognito");
@@ -56,8 +56,10 @@ export function cognito(options: CognitoOptions): IssuerPreset {
   if (clientId === undefined) {
     fail("clientId is required; pass null to accept every app client of the pool on purpose");
   }
+  if (clientId !== null) requireStrings(fail, "clientId", clientId);
   const issuer = `https://cognito-idp.${poolRegion}.amazonaws.com/${poolId}`;
   return withOverrides(
+    fail,
     {
       issuer,
       // Cognito access tokens carry no `aud`; the app client is in `client_id`.
@@ -66,6 +68,10 @@ export function cognito(options: CognitoOptions): IssuerPreset {
       algorithms: ["RS256"],
       rolesClaim: "cognito:groups",
       requiredClaims: tokenUse === "access" ? ["token_use", "client_id"] : ["token_use"],
+      claims:
+        tokenUse === "access" && clientId !== null
+          ? { token_use: "access", client_id: clientId }
+          : { token_use: tokenUse },
     },
     overrides,
   );

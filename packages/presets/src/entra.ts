@@ -82,6 +82,9 @@ function keysPathFor(version: 1 | 2): string {
  * `common` keys endpoint; the `common`/`organizations` discovery documents are not used, since
  * their `issuer` is the template `…/{tenantid}/v2.0`, which no token carries.
  *
+ * Every issuer entry also requires the token's `tid` to be that entry's tenant, so a token
+ * whose `tid` disagrees with its `iss` is refused with 401 `invalid_token`.
+ *
  * @throws {ConfigurationError} for a missing or malformed tenant id, or `common` given as one.
  * @example
  * app.use(jwtAuth(entra({ tenantId: process.env.TENANT_ID, audience: process.env.CLIENT_ID })));
@@ -103,9 +106,11 @@ export function entra(options: EntraOptions): IssuerPreset | MultiIssuerOptions 
     const tenant = tenantIdOf(fail, "tenantId", tenantId);
     const entries = versions.map((version) =>
       withOverrides(
+        fail,
         {
           ...base,
           issuer: issuerFor(login, tenant, version),
+          claims: { tid: tenant },
           jwksUri: `${login}/${tenant}/${keysPathFor(version)}`,
         },
         overrides,
@@ -129,7 +134,13 @@ export function entra(options: EntraOptions): IssuerPreset | MultiIssuerOptions 
   for (const tenant of allowed) {
     for (const version of versions) {
       issuers.push(
-        withOverrides({ ...base, issuer: issuerFor(login, tenant, version) }, { ...rules, keys }),
+        withOverrides(
+          fail,
+          // The shared keys sign every tenant's tokens, so the issuer alone does not prove the
+          // tenant: the token's own `tid` must name the tenant its `iss` does.
+          { ...base, issuer: issuerFor(login, tenant, version), claims: { tid: tenant } },
+          { ...rules, keys },
+        ),
       );
     }
   }

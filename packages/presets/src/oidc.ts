@@ -28,5 +28,9 @@ export function oidc(options: OidcOptions): IssuerPreset {
   const fail = failFor("oidc");
   requireObject(fail, options);
   const { issuer, audience, ...overrides } = options;
-  return withOverrides({ issuer: requireString(fail, "issuer", issuer), audience }, overrides);
+  return withOverrides(
+    fail,
+    { issuer: requireString(fail, "issuer", issuer), audience },
+    overrides,
+  );
 }

@@ -46,6 +46,7 @@ export function okta(options: OktaOptions): IssuerPreset {
       ? origin
       : `${origin}/oauth2/${encodeURIComponent(requireString(fail, "authorizationServerId", authorizationServerId))}`;
   return withOverrides(
+    fail,
     {
       issuer,
       audience,

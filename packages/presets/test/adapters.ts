@@ -2,9 +2,17 @@
 // Fastify's inject), each app with the same two routes.
 import { createServer, type Server } from "node:http";
 import Router from "@koa/router";
-import type { ClaimExpectation, ClaimPath, Identity, VerifierOptions } from "@meishi/core";
+import type {
+  ClaimExpectation,
+  ClaimPath,
+  Identity,
+  MeishiEvent,
+  RefusalDetails,
+  RejectReason,
+  VerifierOptions,
+} from "@meishi/core";
 import * as expressAdapter from "@meishi/express";
-import meishi from "@meishi/fastify";
+import meishi, { type AuthHook, type GuardHook } from "@meishi/fastify";
 import * as koaAdapter from "@meishi/koa";
 import express from "express";
 import Fastify from "fastify";
@@ -24,8 +32,16 @@ export interface Reply {
   body: unknown;
 }
 
+/** A refusal as the app's verifier reported it: the reason and checks never sent to clients. */
+export interface Refusal {
+  reason: RejectReason;
+  details: RefusalDetails | undefined;
+}
+
 export interface App {
   readonly adapter: string;
+  /** Every refusal this app's verifier reported, oldest first. */
+  readonly refusals: readonly Refusal[];
   get(path: "/me" | "/guarded", token?: string): Promise<Reply>;
   close(): Promise<void>;
 }
@@ -49,10 +65,15 @@ function headersFor(token: string | undefined): Record<string, string> {
   return token === undefined ? {} : { authorization: `Bearer ${token}` };
 }
 
-async function overSocket(adapter: AdapterName, server: Server): Promise<App> {
+async function overSocket(
+  adapter: AdapterName,
+  server: Server,
+  refusals: readonly Refusal[],
+): Promise<App> {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
     adapter,
+    refusals,
     async get(path, token) {
       const res = await request(server).get(path).set(headersFor(token));
       return {
@@ -69,7 +90,22 @@ async function overSocket(adapter: AdapterName, server: Server): Promise<App> {
   };
 }
 
-async function startExpress(options: VerifierOptions, guards: Guards): Promise<App> {
+/** The options with an `onEvent` that also records refusals (the user's own listener still runs). */
+function recording(options: VerifierOptions): { options: VerifierOptions; refusals: Refusal[] } {
+  const refusals: Refusal[] = [];
+  const listener = options.onEvent;
+  const onEvent = (event: MeishiEvent) => {
+    if (event.type === "token_rejected") {
+      const { details } = event.error as { details?: RefusalDetails };
+      refusals.push({ reason: event.reason, details });
+    }
+    listener?.(event);
+  };
+  return { options: { ...options, onEvent }, refusals };
+}
+
+async function startExpress(given: VerifierOptions, guards: Guards): Promise<App> {
+  const { options, refusals } = recording(given);
   const { jwtAuth, requireClaim, requireRole, requireScope, authErrorHandler } = expressAdapter;
   const app = express();
   const checks: express.RequestHandler[] = [];
@@ -80,10 +116,11 @@ async function startExpress(options: VerifierOptions, guards: Guards): Promise<A
   app.get("/me", auth, (req, res) => void res.json(summary(req.auth)));
   app.get("/guarded", auth, ...checks, (req, res) => void res.json(summary(req.auth)));
   app.use(authErrorHandler());
-  return overSocket("express", createServer(app));
+  return overSocket("express", createServer(app), refusals);
 }
 
-async function startKoa(options: VerifierOptions, guards: Guards): Promise<App> {
+async function startKoa(given: VerifierOptions, guards: Guards): Promise<App> {
+  const { options, refusals } = recording(given);
   const { jwtAuth, requireClaim, requireRole, requireScope, authErrorHandler } = koaAdapter;
   const app = new Koa();
   app.silent = true;
@@ -101,13 +138,14 @@ async function startKoa(options: VerifierOptions, guards: Guards): Promise<App> 
   });
   app.use(authErrorHandler());
   app.use(router.routes());
-  return overSocket("koa", createServer(app.callback()));
+  return overSocket("koa", createServer(app.callback()), refusals);
 }
 
-async function startFastify(options: VerifierOptions, guards: Guards): Promise<App> {
+async function startFastify(given: VerifierOptions, guards: Guards): Promise<App> {
+  const { options, refusals } = recording(given);
   const app = Fastify();
   await app.register(meishi, options);
-  const checks = [app.authenticate];
+  const checks: (AuthHook | GuardHook)[] = [app.authenticate];
   if (guards.role !== undefined) checks.push(app.requireRole(guards.role));
   if (guards.scope !== undefined) checks.push(app.requireScope(guards.scope));
   for (const [path, expected] of guards.claims ?? []) checks.push(app.requireClaim(path, expected));
@@ -116,6 +154,7 @@ async function startFastify(options: VerifierOptions, guards: Guards): Promise<A
   await app.ready();
   return {
     adapter: "fastify",
+    refusals,
     async get(path, token) {
       const res = await app.inject({ method: "GET", url: path, headers: headersFor(token) });
       const header = res.headers["www-authenticate"];

@@ -3,7 +3,14 @@ import type { TestIssuer } from "@meishi/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cognito } from "../src/index.js";
 import { type App, closeApps, startApps } from "./adapters.js";
-import { expectEvery, identityEverywhere, providerIssuer, quiet } from "./helpers.js";
+import {
+  expectClaimInvalid,
+  expectEvery,
+  expectRefusal,
+  identityEverywhere,
+  providerIssuer,
+  quiet,
+} from "./helpers.js";
 
 const POOL = "eu-west-1_AbCdEf123";
 const ISSUER = `https://cognito-idp.eu-west-1.amazonaws.com/${POOL}`;
@@ -52,14 +59,7 @@ describe("cognito()", () => {
     const jwksUri = issuer.jwksUri;
     accessApps = await startApps(
       quiet(cognito({ userPoolId: POOL, tokenUse: "access", clientId: CLIENT, jwksUri })),
-      // The documented guards for access tokens, until core checks claim values itself.
-      {
-        role: "admin",
-        claims: [
-          ["token_use", "access"],
-          ["client_id", CLIENT],
-        ],
-      },
+      { role: "admin" },
     );
     idApps = await startApps(
       quiet(cognito({ userPoolId: POOL, tokenUse: "id", clientId: CLIENT, jwksUri })),
@@ -79,10 +79,16 @@ describe("cognito()", () => {
       algorithms: ["RS256"],
       rolesClaim: "cognito:groups",
       requiredClaims: ["token_use", "client_id"],
+      claims: { token_use: "access", client_id: CLIENT },
     });
     expect(cognito({ userPoolId: POOL, tokenUse: "id", clientId: CLIENT })).toMatchObject({
       audience: CLIENT,
       requiredClaims: ["token_use"],
+      claims: { token_use: "id" },
+    });
+    // null accepts every app client: client_id must be there, any value.
+    expect(cognito({ userPoolId: POOL, tokenUse: "access", clientId: null }).claims).toEqual({
+      token_use: "access",
     });
   });
 
@@ -98,12 +104,49 @@ describe("cognito()", () => {
   });
 
   it("refuses an ID token where access tokens are expected (no client_id): 401", async () => {
-    await expectEvery(accessApps, await issuer.sign(idClaims, COGNITO_HEADER), 401);
+    await expectRefusal(accessApps, await issuer.sign(idClaims, COGNITO_HEADER), "claim_missing", {
+      check: "client_id",
+      message: expect.any(String),
+    });
   });
 
-  it("lets the client_id guard refuse another app client's access token: 403", async () => {
+  it("refuses a token whose token_use is not access, even with the right client_id: 401", async () => {
+    const token = await issuer.sign({ ...accessClaims, token_use: "id" }, COGNITO_HEADER);
+    await expectClaimInvalid(accessApps, token, "token_use", "access");
+  });
+
+  it("refuses another app client's access token by its client_id: 401", async () => {
     const token = await issuer.sign({ ...accessClaims, client_id: OTHER_CLIENT }, COGNITO_HEADER);
-    await expectEvery(accessApps, token, 403, "/guarded");
+    await expectClaimInvalid(accessApps, token, "client_id", CLIENT);
+  });
+
+  it("accepts any of several app clients, and every client with clientId null", async () => {
+    const jwksUri = issuer.jwksUri;
+    const several = await startApps(
+      quiet(
+        cognito({
+          userPoolId: POOL,
+          tokenUse: "access",
+          clientId: [CLIENT, OTHER_CLIENT],
+          jwksUri,
+        }),
+      ),
+    );
+    const anyClient = await startApps(
+      quiet(cognito({ userPoolId: POOL, tokenUse: "access", clientId: null, jwksUri })),
+    );
+    try {
+      const other = await issuer.sign({ ...accessClaims, client_id: OTHER_CLIENT }, COGNITO_HEADER);
+      await expectEvery(several, other, 200);
+      const stranger = await issuer.sign({ ...accessClaims, client_id: "x" }, COGNITO_HEADER);
+      await expectClaimInvalid(several, stranger, "client_id", [CLIENT, OTHER_CLIENT]);
+      await expectEvery(anyClient, stranger, 200);
+      // Even with every client accepted, an ID-token-shaped token_use is refused.
+      const notAccess = await issuer.sign({ ...accessClaims, token_use: "id" }, COGNITO_HEADER);
+      await expectClaimInvalid(anyClient, notAccess, "token_use", "access");
+    } finally {
+      await closeApps([...several, ...anyClient]);
+    }
   });
 
   it("accepts an ID token for the client and refuses access tokens and other clients' ID tokens", async () => {
@@ -115,6 +158,37 @@ describe("cognito()", () => {
       await issuer.sign({ ...idClaims, aud: OTHER_CLIENT }, COGNITO_HEADER),
       401,
     );
+  });
+
+  it("refuses a token for the client whose token_use is not id: 401", async () => {
+    const token = await issuer.sign({ ...idClaims, token_use: "access" }, COGNITO_HEADER);
+    await expectClaimInvalid(idApps, token, "token_use", "id");
+  });
+
+  it("keeps its own checks when you add claims of yours, in every adapter", async () => {
+    const merged = await startApps(
+      quiet(
+        cognito({
+          userPoolId: POOL,
+          tokenUse: "access",
+          clientId: CLIENT,
+          // Yours: only this user name; and a try at widening client_id, which cannot widen it.
+          claims: { username: "jane", client_id: [CLIENT, OTHER_CLIENT] },
+          jwksUri: issuer.jwksUri,
+        }),
+      ),
+    );
+    try {
+      await expectEvery(merged, await issuer.sign(accessClaims, COGNITO_HEADER), 200);
+      const bob = await issuer.sign({ ...accessClaims, username: "bob" }, COGNITO_HEADER);
+      await expectClaimInvalid(merged, bob, "username", "jane");
+      const other = await issuer.sign({ ...accessClaims, client_id: OTHER_CLIENT }, COGNITO_HEADER);
+      await expectClaimInvalid(merged, other, "client_id", CLIENT);
+      const notAccess = await issuer.sign({ ...accessClaims, token_use: "id" }, COGNITO_HEADER);
+      await expectClaimInvalid(merged, notAccess, "token_use", "access");
+    } finally {
+      await closeApps(merged);
+    }
   });
 
   it("refuses a token signed with anything but RS256, even by a published key", async () => {
@@ -143,5 +217,8 @@ describe("cognito()", () => {
     expect(() =>
       cognito({ userPoolId: POOL, tokenUse: "access" } as unknown as Parameters<typeof cognito>[0]),
     ).toThrow(/clientId is required/);
+    expect(() => cognito({ userPoolId: POOL, tokenUse: "access", clientId: [] })).toThrow(
+      /clientId must be a non-empty string or a non-empty array/,
+    );
   });
 });

@@ -2,7 +2,13 @@ import type { TestIssuer } from "@meishi/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { entra, GOOGLE_ISSUER, google, keycloak, multiIssuer } from "../src/index.js";
 import { closeApps, startApps } from "./adapters.js";
-import { expectEvery, identityEverywhere, providerIssuer, quiet } from "./helpers.js";
+import {
+  expectClaimInvalid,
+  expectEvery,
+  identityEverywhere,
+  providerIssuer,
+  quiet,
+} from "./helpers.js";
 
 const REALM = "https://sso.example.com/realms/shop";
 const TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47";
@@ -35,6 +41,7 @@ describe("presets together", () => {
     try {
       const fromKeycloak = await keycloakIssuer.sign({
         aud: "orders.api",
+        typ: "Bearer",
         realm_access: { roles: ["shopper"] },
         roles: ["not-read-for-keycloak"],
       });
@@ -54,6 +61,20 @@ describe("presets together", () => {
       await expectEvery(apps, await googleIssuer.sign({ iss: REALM, aud: "orders.api" }), 401);
       // Keycloak's audience on a Google token: Google's rules apply.
       await expectEvery(apps, await googleIssuer.sign({ aud: "orders.api" }), 401);
+      // Each preset's claim checks stay with its own issuer: Entra's tid binding applies to
+      // Entra tokens, Keycloak's typ to Keycloak tokens, and neither to Google's.
+      await expectClaimInvalid(
+        apps,
+        await entraIssuer.sign({ aud: CLIENT_ID, tid: "0b9e4e4a-5c36-4c1f-9b5e-8e0b6f8c1a2d" }),
+        "tid",
+        TENANT,
+      );
+      await expectClaimInvalid(
+        apps,
+        await keycloakIssuer.sign({ aud: "orders.api", typ: "ID" }),
+        "typ",
+        "Bearer",
+      );
     } finally {
       await closeApps(apps);
     }

@@ -3,7 +3,13 @@ import type { TestIssuer } from "@meishi/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { entra } from "../src/index.js";
 import { type App, closeApps, startApps } from "./adapters.js";
-import { expectEvery, identityEverywhere, providerIssuer, quiet } from "./helpers.js";
+import {
+  expectClaimInvalid,
+  expectEvery,
+  identityEverywhere,
+  providerIssuer,
+  quiet,
+} from "./helpers.js";
 
 const CONTOSO = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 const FABRIKAM = "0b9e4e4a-5c36-4c1f-9b5e-8e0b6f8c1a2d";
@@ -84,8 +90,6 @@ describe("entra()", () => {
           jwksUri,
         }),
       ),
-      // The documented tenant guard: the token's own tid is one of the allowed tenants.
-      { claims: [["tid", (tid) => tid === CONTOSO || tid === FABRIKAM]] },
     );
   });
   afterAll(async () => {
@@ -100,10 +104,12 @@ describe("entra()", () => {
       jwksUri: `https://login.microsoftonline.com/${CONTOSO}/discovery/v2.0/keys`,
       algorithms: ["RS256"],
       rolesClaim: "roles",
+      claims: { tid: CONTOSO },
     });
     expect(entra({ tenantId: CONTOSO, tokenVersion: 1, audience: APP_ID_URI })).toMatchObject({
       issuer: v1Issuer(CONTOSO),
       jwksUri: `https://login.microsoftonline.com/${CONTOSO}/discovery/keys`,
+      claims: { tid: CONTOSO },
     });
   });
 
@@ -144,9 +150,34 @@ describe("entra()", () => {
     await expectEvery(multiApps, await issuer.sign(v2Token(STRANGER), ENTRA_HEADER), 401);
   });
 
-  it("multi-tenant: a token whose tid disagrees with its issuer is refused by the tid guard", async () => {
-    const token = await issuer.sign({ ...v2Token(CONTOSO), tid: STRANGER }, ENTRA_HEADER);
-    await expectEvery(multiApps, token, 403, "/guarded");
+  it("multi-tenant: a token whose tid disagrees with its issuer is refused: 401", async () => {
+    // Another allowed tenant's tid is no better: each issuer entry is bound to its own tenant.
+    for (const tid of [STRANGER, FABRIKAM]) {
+      const token = await issuer.sign({ ...v2Token(CONTOSO), tid }, ENTRA_HEADER);
+      await expectClaimInvalid(multiApps, token, "tid", CONTOSO);
+    }
+    const fromFabrikam = await issuer.sign({ ...v2Token(FABRIKAM), tid: CONTOSO }, ENTRA_HEADER);
+    await expectClaimInvalid(multiApps, fromFabrikam, "tid", FABRIKAM);
+  });
+
+  it("single-tenant: a token whose tid is not the tenant's is refused, v1 and v2: 401", async () => {
+    const v2 = await issuer.sign({ ...v2Token(CONTOSO), tid: FABRIKAM }, ENTRA_HEADER);
+    await expectClaimInvalid(singleApps, v2, "tid", CONTOSO);
+    const v1 = await issuer.sign({ ...v1Token(CONTOSO), tid: FABRIKAM }, ENTRA_HEADER);
+    await expectClaimInvalid(bothVersionsApps, v1, "tid", CONTOSO);
+  });
+
+  it("binds a tenant id given in capitals to the lower-case tid Entra writes", async () => {
+    const apps = await startApps(
+      quiet(
+        entra({ tenantId: CONTOSO.toUpperCase(), audience: CLIENT_ID, jwksUri: issuer.jwksUri }),
+      ),
+    );
+    try {
+      await expectEvery(apps, await issuer.sign(v2Token(CONTOSO), ENTRA_HEADER), 200);
+    } finally {
+      await closeApps(apps);
+    }
   });
 
   it("multi-tenant: one key source shared by every tenant (and verifier), reporting to onEvent", async () => {

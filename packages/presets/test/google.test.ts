@@ -2,7 +2,13 @@ import type { TestIssuer } from "@meishi/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GOOGLE_ISSUER, GOOGLE_JWKS_URI, google } from "../src/index.js";
 import { type App, closeApps, startApps } from "./adapters.js";
-import { expectEvery, identityEverywhere, providerIssuer, quiet } from "./helpers.js";
+import {
+  expectClaimInvalid,
+  expectEvery,
+  identityEverywhere,
+  providerIssuer,
+  quiet,
+} from "./helpers.js";
 
 const SERVICE_URL = "https://orders-abc123-ew.a.run.app";
 const CALLER = "billing@my-project.iam.gserviceaccount.com";
@@ -24,13 +30,9 @@ describe("google()", () => {
 
   beforeAll(async () => {
     issuer = await providerIssuer(GOOGLE_ISSUER);
-    apps = await startApps(quiet(google({ audience: SERVICE_URL, jwksUri: issuer.jwksUri })), {
-      // The documented guards: a verified email, and the one caller you expect.
-      claims: [
-        ["email_verified", true],
-        ["email", CALLER],
-      ],
-    });
+    apps = await startApps(
+      quiet(google({ audience: SERVICE_URL, email: CALLER, jwksUri: issuer.jwksUri })),
+    );
   });
   afterAll(async () => {
     await closeApps(apps);
@@ -43,6 +45,15 @@ describe("google()", () => {
       audience: SERVICE_URL,
       jwksUri: GOOGLE_JWKS_URI,
       algorithms: ["RS256"],
+    });
+    expect(
+      google({ audience: SERVICE_URL, email: CALLER, hostedDomain: "example.com" }),
+    ).toMatchObject({
+      claims: { email_verified: true, email: CALLER, hd: "example.com" },
+    });
+    // hd alone: Google sets it only for Workspace accounts, whatever email_verified says.
+    expect(google({ audience: SERVICE_URL, hostedDomain: ["a.com", "b.com"] }).claims).toEqual({
+      hd: ["a.com", "b.com"],
     });
     expect(GOOGLE_JWKS_URI).toBe("https://www.googleapis.com/oauth2/v3/certs");
   });
@@ -66,38 +77,43 @@ describe("google()", () => {
     );
   });
 
-  it("lets the guards refuse an unverified email and another caller: 403", async () => {
-    await expectEvery(
-      apps,
-      await issuer.sign({ ...serviceClaims, email_verified: false }),
-      403,
-      "/guarded",
-    );
+  it("refuses an unverified email and another caller when email is given: 401", async () => {
+    const unverified = await issuer.sign({ ...serviceClaims, email_verified: false });
+    await expectClaimInvalid(apps, unverified, "email_verified", true);
+    // The string "true" is not the boolean Google writes.
+    const stringly = await issuer.sign({ ...serviceClaims, email_verified: "true" });
+    await expectClaimInvalid(apps, stringly, "email_verified", true);
     const other = { ...serviceClaims, email: "intruder@other-project.iam.gserviceaccount.com" };
-    await expectEvery(apps, await issuer.sign(other), 403, "/guarded");
+    await expectClaimInvalid(apps, await issuer.sign(other), "email", CALLER);
   });
 
-  it("checks a Workspace user's hosted domain (hd) with a guard", async () => {
+  it("checks a Workspace user's hosted domain (hd) with hostedDomain: 401 otherwise", async () => {
     const hdApps = await startApps(
-      quiet(google({ audience: SERVICE_URL, jwksUri: issuer.jwksUri })),
-      {
-        claims: [
-          ["email_verified", true],
-          ["hd", "example.com"],
-        ],
-      },
+      quiet(
+        google({ audience: SERVICE_URL, hostedDomain: "example.com", jwksUri: issuer.jwksUri }),
+      ),
     );
     try {
       const user = { ...serviceClaims, email: "jane@example.com", hd: "example.com" };
-      await expectEvery(hdApps, await issuer.sign(user), 200, "/guarded");
-      await expectEvery(
-        hdApps,
-        await issuer.sign({ ...user, hd: undefined, email: "jane@gmail.com" }),
-        403,
-        "/guarded",
-      );
+      await expectEvery(hdApps, await issuer.sign(user), 200);
+      const gmail = { ...user, hd: undefined, email: "jane@gmail.com" };
+      await expectClaimInvalid(hdApps, await issuer.sign(gmail), "hd", "example.com");
+      const otherDomain = { ...user, hd: "example.org", email: "jane@example.org" };
+      await expectClaimInvalid(hdApps, await issuer.sign(otherDomain), "hd", "example.com");
     } finally {
       await closeApps(hdApps);
+    }
+  });
+
+  it("accepts any caller when neither email nor hostedDomain is given", async () => {
+    const openApps = await startApps(
+      quiet(google({ audience: SERVICE_URL, jwksUri: issuer.jwksUri })),
+    );
+    try {
+      const stranger = { ...serviceClaims, email: "x@y.iam.gserviceaccount.com" };
+      await expectEvery(openApps, await issuer.sign({ ...stranger, email_verified: false }), 200);
+    } finally {
+      await closeApps(openApps);
     }
   });
 
@@ -109,7 +125,11 @@ describe("google()", () => {
     );
   });
 
-  it("has no way to skip the audience", () => {
+  it("has no way to skip the audience, and refuses an empty email or hostedDomain", () => {
     expect(() => google({ audience: null as unknown as string })).toThrow(/audience is required/);
+    expect(() => google({ audience: SERVICE_URL, email: [] })).toThrow(/email must be/);
+    expect(() => google({ audience: SERVICE_URL, hostedDomain: "" })).toThrow(
+      /hostedDomain must be/,
+    );
   });
 });

@@ -1,4 +1,4 @@
-import type { VerifierOptions } from "@meishi/core";
+import type { RefusalDetails, RejectReason, VerifierOptions } from "@meishi/core";
 import { createTestIssuer, type TestAlgorithm, type TestIssuer } from "@meishi/testing";
 import { expect } from "vitest";
 import type { App } from "./adapters.js";
@@ -35,6 +35,50 @@ export async function expectEvery(
     if (status === 403) expect(reply.wwwAuthenticate).toContain('error="insufficient_scope"');
   }
   return replies.map((reply) => reply.body);
+}
+
+/**
+ * Every adapter refuses `token` with 401 `invalid_token`, and its verifier reports exactly one
+ * refusal for it, with this `reason` and (when given) these `details`.
+ */
+export async function expectRefusal(
+  apps: readonly App[],
+  token: string,
+  reason: RejectReason,
+  details?: RefusalDetails,
+): Promise<void> {
+  const before = apps.map((app) => app.refusals.length);
+  const replies = await Promise.all(apps.map((app) => app.get("/me", token)));
+  apps.forEach((app, index) => {
+    const reply = replies[index]!;
+    expect({ adapter: app.adapter, status: reply.status }).toEqual({
+      adapter: app.adapter,
+      status: 401,
+    });
+    expect(reply.wwwAuthenticate).toMatch(/^Bearer realm="api", error="invalid_token"/);
+    expect({ adapter: app.adapter, refusals: app.refusals.slice(before[index]) }).toEqual({
+      adapter: app.adapter,
+      refusals: [details === undefined ? expect.objectContaining({ reason }) : { reason, details }],
+    });
+  });
+}
+
+/**
+ * Every adapter refuses `token` with 401 `invalid_token`, reason `claim_invalid`, on the claim
+ * `check` expecting `expected` (one value, or the list of any-of). The details name only the
+ * expectation, never the token's value (claims are personal data).
+ */
+export function expectClaimInvalid(
+  apps: readonly App[],
+  token: string,
+  check: string,
+  expected: unknown,
+): Promise<void> {
+  return expectRefusal(apps, token, "claim_invalid", {
+    check,
+    expected,
+    message: expect.stringContaining(`claim "${check}" must be`),
+  });
 }
 
 /** The identity every adapter attached, which must be the same for all three. */

@@ -3,7 +3,13 @@ import type { TestIssuer } from "@meishi/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keycloak } from "../src/index.js";
 import { type App, closeApps, startApps } from "./adapters.js";
-import { expectEvery, identityEverywhere, providerIssuer, quiet } from "./helpers.js";
+import {
+  expectClaimInvalid,
+  expectEvery,
+  identityEverywhere,
+  providerIssuer,
+  quiet,
+} from "./helpers.js";
 
 const REALM = "https://sso.example.com/realms/shop";
 // A client id with dots: Keycloak allows them, and a dotted claim path could not name it.
@@ -38,14 +44,10 @@ describe("keycloak()", () => {
   beforeAll(async () => {
     issuer = await providerIssuer(REALM);
     const options = { realmUrl: REALM, audience: API_CLIENT, clientId: API_CLIENT };
-    apps = await startApps(quiet(keycloak({ ...options, jwksUri: issuer.jwksUri })), {
-      role: "orders-admin",
-      // The documented guards: an access token (not an ID token), from the shop's frontend.
-      claims: [
-        ["typ", "Bearer"],
-        ["azp", "shop-frontend"],
-      ],
-    });
+    apps = await startApps(
+      quiet(keycloak({ ...options, authorizedParty: "shop-frontend", jwksUri: issuer.jwksUri })),
+      { role: "orders-admin" },
+    );
     atJwtApps = await startApps(
       quiet(keycloak({ ...options, jwksUri: issuer.jwksUri, typ: "at+jwt" })),
     );
@@ -65,8 +67,12 @@ describe("keycloak()", () => {
           ["realm_access", "roles"],
           ["resource_access", API_CLIENT, "roles"],
         ],
+        claims: { typ: "Bearer" },
       },
     );
+    expect(
+      keycloak({ realmUrl: REALM, audience: null, authorizedParty: ["web", "cli"] }).claims,
+    ).toEqual({ typ: "Bearer", azp: ["web", "cli"] });
     expect(
       keycloak({ realmUrl: REALM, audience: null, realmRoles: false, clientId: "x" }).rolesClaim,
     ).toEqual([["resource_access", "x", "roles"]]);
@@ -89,18 +95,38 @@ describe("keycloak()", () => {
     await expectEvery(apps, token, 200, "/guarded");
   });
 
-  it("refuses an ID token: its aud is the frontend (401), its typ is ID (403 by the guard)", async () => {
+  it("refuses an ID token: its aud is the frontend, and its payload typ is ID, not Bearer", async () => {
     const idToken = { ...accessClaims, typ: "ID", aud: "shop-frontend", at_hash: "x2Fq" };
     await expectEvery(apps, await issuer.sign(idToken), 401);
-    await expectEvery(apps, await issuer.sign({ ...idToken, aud: API_CLIENT }), 403, "/guarded");
+    // Even one whose aud names the API is refused by its typ.
+    await expectClaimInvalid(
+      apps,
+      await issuer.sign({ ...idToken, aud: API_CLIENT }),
+      "typ",
+      "Bearer",
+    );
+    // A refresh token (typ Refresh) is no access token either, with or without the preset's azp.
+    const refresh = await issuer.sign(
+      { ...accessClaims, typ: "Refresh" },
+      { header: { typ: "at+jwt" } },
+    );
+    await expectClaimInvalid(atJwtApps, refresh, "typ", "Bearer");
   });
 
-  it("lets the azp guard refuse a token obtained by another client: 403", async () => {
-    await expectEvery(
+  it("refuses a token obtained by a client other than the authorizedParty: 401", async () => {
+    await expectClaimInvalid(
       apps,
       await issuer.sign({ ...accessClaims, azp: "evil-app" }),
-      403,
-      "/guarded",
+      "azp",
+      "shop-frontend",
+    );
+  });
+
+  it("accepts any client's token (by azp) when no authorizedParty is given", async () => {
+    await expectEvery(
+      atJwtApps,
+      await issuer.sign({ ...accessClaims, azp: "evil-app" }, { header: { typ: "at+jwt" } }),
+      200,
     );
   });
 

@@ -1,4 +1,4 @@
-import { createVerifier } from "@meishi/core";
+import { ConfigurationError, createVerifier } from "@meishi/core";
 import { describe, expect, it } from "vitest";
 import { auth0, cognito, entra, google, keycloak, multiIssuer, okta } from "../src/index.js";
 
@@ -13,6 +13,34 @@ describe("preset options", () => {
       requiredClaims: ["username", "client_id"],
     });
     expect(options.requiredClaims).toEqual(["token_use", "client_id", "username"]);
+  });
+
+  it("add your claims to the preset's, and keep only the values both accept for a shared one", () => {
+    const base = { userPoolId: "eu-west-1_AbCdEf123", tokenUse: "access" as const };
+    expect(
+      cognito({ ...base, clientId: ["a", "b"], claims: { scope: "orders/read" } }).claims,
+    ).toEqual({ token_use: "access", client_id: ["a", "b"], scope: "orders/read" });
+    // Narrowing: a token must pass the preset's check and yours.
+    expect(
+      cognito({ ...base, clientId: ["a", "b"], claims: { client_id: ["b", "c"] } }).claims,
+    ).toEqual({ token_use: "access", client_id: "b" });
+    // A wider list cannot widen the check; one with no value in common is refused at start-up.
+    expect(
+      cognito({ ...base, clientId: "a", claims: { token_use: ["access", "id"] } }).claims,
+    ).toEqual({ token_use: "access", client_id: "a" });
+    expect(() => cognito({ ...base, clientId: "a", claims: { token_use: "id" } })).toThrow(
+      /claims\.token_use: the preset already requires "access", and no value passes both/,
+    );
+    expect(() =>
+      keycloak({
+        realmUrl: "https://sso.example.com/realms/shop",
+        audience: null,
+        claims: { typ: "ID" },
+      }),
+    ).toThrow(ConfigurationError);
+    expect(() =>
+      google({ audience: "x", claims: "email" as unknown as Record<string, string> }),
+    ).toThrow(/claims must be an object/);
   });
 
   it("let keys replace the preset's jwksUri, and any issuer option override the preset's", () => {

@@ -25,6 +25,12 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
+// A test run that dies half-way must not leave servers behind.
+const running = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of running) child.kill("SIGKILL");
+});
+
 function launch(port: number, dir: string, extra: readonly string[]): Promise<ChildProcess> {
   const child = spawn(
     "redis-server",
@@ -46,6 +52,8 @@ function launch(port: number, dir: string, extra: readonly string[]): Promise<Ch
     ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
+  running.add(child);
+  child.once("exit", () => running.delete(child));
   return new Promise((resolve, reject) => {
     let output = "";
     const timer = setTimeout(() => {

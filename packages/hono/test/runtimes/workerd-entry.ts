@@ -1,0 +1,3 @@
+import { handleHarnessRequest } from "./harness-server.js";
+
+export default { fetch: handleHarnessRequest };
