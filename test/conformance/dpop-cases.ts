@@ -408,10 +408,63 @@ export const dpopCases: DpopCase[] = [
       "The access token is bound to a key: send it with the DPoP scheme and a proof",
     ),
   },
+  {
+    name: "refuses a bound token as Bearer even when the holder's use cached it",
+    spec: "RFC 9449 §7.2",
+    send: async (ctx, app) => {
+      const token = await boundToken(ctx);
+      const proof = await ctx.client.proof("GET", `${ORIGIN}/me`, { accessToken: token });
+      await expectStatus(app.request("/me", dpopHeaders(token, proof)), 200);
+      return app.request("/me", { authorization: `Bearer ${token}` });
+    },
+    expect: invalidToken(
+      "Bearer",
+      "The access token is bound to a key: send it with the DPoP scheme and a proof",
+    ),
+  },
+  {
+    name: "refuses a cached Bearer token in required mode",
+    spec: "RFC 9449 §7.1",
+    options: {
+      dpop: { mode: "required", publicOrigin: ORIGIN, algorithms: [...DPOP_ALGS] },
+      verifiedTokenCache: { max: 10 },
+    },
+    send: async (ctx, app) => {
+      const token = await ctx.issuer.sign();
+      await app.request("/me", { authorization: `Bearer ${token}` });
+      return app.request("/me", { authorization: `Bearer ${token}` });
+    },
+    expect: {
+      status: 401,
+      challenge: `DPoP ${REALM}, error="invalid_token", error_description="The access token must be sent with the DPoP scheme", algs="${ALGS}"`,
+      body: {
+        error: "invalid_token",
+        error_description: "The access token must be sent with the DPoP scheme",
+      },
+    },
+  },
+  {
+    name: "links the resource metadata in a guard's refusal of a cached token",
+    spec: "RFC 9728 §5.1",
+    options: withMetadata,
+    send: async (ctx, app) => {
+      const token = await ctx.issuer.sign({ scope: "orders:write" });
+      await expectStatus(app.request("/me", { authorization: `Bearer ${token}` }), 200);
+      return app.request("/scoped", { authorization: `Bearer ${token}` });
+    },
+    expect: {
+      status: 403,
+      challenge: `Bearer ${REALM}, error="insufficient_scope", error_description="The access token lacks a required scope", scope="orders:read", resource_metadata="${METADATA_URL}", DPoP ${REALM}, resource_metadata="${METADATA_URL}", algs="${ALGS}"`,
+      body: {
+        error: "insufficient_scope",
+        error_description: "The access token lacks a required scope",
+      },
+    },
+  },
   // §11.1: replay.
   {
     name: "refuses a replayed proof",
-    spec: "RFC 9449 §4.3 (10 jti), §11.1",
+    spec: "RFC 9449 §11.1",
     send: async (ctx, app) => {
       const token = await boundToken(ctx);
       const proof = await ctx.client.proof("GET", `${ORIGIN}/me`, { accessToken: token });
@@ -435,7 +488,7 @@ export const dpopCases: DpopCase[] = [
   // §9: server nonces.
   {
     name: "asks for a nonce with use_dpop_nonce and a DPoP-Nonce header",
-    spec: "RFC 9449 §9",
+    spec: "RFC 9449 §4.3 (10), §9",
     options: withNonce,
     send: holderRequest("/me"),
     expect: {
@@ -453,7 +506,7 @@ export const dpopCases: DpopCase[] = [
   },
   {
     name: "refuses a proof with a nonce the server never issued",
-    spec: "RFC 9449 §9",
+    spec: "RFC 9449 §4.3 (10), §9",
     options: withNonce,
     send: holderRequest("/me", { nonce: "made-up" }),
     expect: {
@@ -471,7 +524,7 @@ export const dpopCases: DpopCase[] = [
   },
   {
     name: "accepts a proof with the issued nonce and sends the current nonce",
-    spec: "RFC 9449 §9",
+    spec: "RFC 9449 §4.3 (10), §9",
     options: withNonce,
     send: async (ctx, app) => {
       const token = await boundToken(ctx);

@@ -5,6 +5,7 @@ import { allowed, type DpopCase, type DpopContext, dpopCases } from "./dpop-case
 import { expressHarness } from "./express-harness.js";
 import { fastifyInjectHarness, fastifySocketHarness } from "./fastify-harness.js";
 import type { Harness, HarnessReply } from "./harness.js";
+import { honoHarness } from "./hono-harness.js";
 import { koaHarness } from "./koa-harness.js";
 
 const harnesses: Harness[] = [
@@ -12,6 +13,7 @@ const harnesses: Harness[] = [
   koaHarness,
   fastifyInjectHarness,
   fastifySocketHarness,
+  honoHarness,
 ];
 
 let ctx: DpopContext;

@@ -1,5 +1,13 @@
 import { createVerifier, type VerifierOptions } from "@meishi/core";
-import { type AuthEnv, authErrorHandler, jwtAuth, requireRole, requireScope } from "@meishi/hono";
+import {
+  type AuthEnv,
+  authErrorHandler,
+  jwtAuth,
+  requireAcr,
+  requireAuthTime,
+  requireRole,
+  requireScope,
+} from "@meishi/hono";
 import { type Context, Hono } from "hono";
 import { authBody, type StartOptions } from "./harness.js";
 
@@ -22,6 +30,8 @@ export function buildHonoApp(
   app.get("/public", optionalAuth, send);
   app.get("/guarded", requireRole("admin"), send);
   app.get("/public-admin", optionalAuth, requireRole("admin"), send);
+  app.get("/acr", auth, requireAcr("phr"), send);
+  app.get("/recent", auth, requireAuthTime({ maxAgeSec: 300 }), send);
   const area = new Hono<AuthEnv>();
   area.use(auth, requireRole("admin"));
   area.get("/admin", send);

@@ -440,12 +440,17 @@ class TokenVerifier implements Verifier {
       }
     }
     if (hookAnswer === false && storeAnswer === false) return identity;
-    return this.#checkRevocation(
+    const checked = this.#checkRevocation(
       identity,
       options.log,
       hookAnswer !== false ? hookAnswer : storeAnswer,
       hookAnswer !== false,
     ).then(() => identity);
+    return this.#challenge === undefined
+      ? checked
+      : checked.catch((error: unknown) => {
+          throw this.#restate(error, identity);
+        });
   };
 
   async verify(token: string, options: { log?: DiagnosticLogger } = {}): Promise<Identity> {

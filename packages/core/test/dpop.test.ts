@@ -192,7 +192,14 @@ describe("the replay store", () => {
 
   it("is not consulted for a proof that fails another check", async () => {
     let asked = 0;
-    const verifier = verifierWith({ replayStore: { seen: () => (asked++, false) } });
+    const verifier = verifierWith({
+      replayStore: {
+        seen: () => {
+          asked++;
+          return false;
+        },
+      },
+    });
     await refusal(verifier.authenticate(await dpopRequest({ accessToken: "other" })));
     const unbound = await issuer.sign();
     await refusal(verifier.authenticate(await dpopRequest({}, unbound)));

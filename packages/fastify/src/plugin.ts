@@ -76,6 +76,7 @@ const plugin: FastifyPluginAsync<MeishiPluginOptions> = async (fastify, options)
       request.routeOptions.config?.meishi?.optional,
       // Refusal reasons go to Fastify's own log, with the request id.
       request.log,
+      // DPoP-Nonce, when DPoP nonces are on.
       reply === undefined ? undefined : (name, value) => reply.header(name, value),
     );
     if (!(result instanceof Promise)) {

@@ -45,3 +45,19 @@ export const requireAnyScope: Guards<Guard>["requireAnyScope"] = guards.requireA
  * app.get("/billing", jwtAuth(options), requireClaim("tenant", "acme"), showBilling);
  */
 export const requireClaim: Guards<Guard>["requireClaim"] = guards.requireClaim;
+
+/**
+ * Step-up (RFC 9470): passes when the token's `acr` is one of the values; else 401
+ * `insufficient_user_authentication` with `acr_values` in the challenge.
+ * @example
+ * app.get("/records", jwtAuth(options), requireAcr("phr"), showRecords);
+ */
+export const requireAcr: Guards<Guard>["requireAcr"] = guards.requireAcr;
+
+/**
+ * Step-up (RFC 9470): passes when `auth_time` is at most `maxAgeSec` ago; else 401
+ * `insufficient_user_authentication` with `max_age` in the challenge.
+ * @example
+ * app.post("/transfer", jwtAuth(options), requireAuthTime({ maxAgeSec: 300 }), transfer);
+ */
+export const requireAuthTime: Guards<Guard>["requireAuthTime"] = guards.requireAuthTime;

@@ -13,8 +13,10 @@ export {
 } from "@meishi/core";
 export { authErrorHandler, authErrorResponse } from "./auth-error-response.js";
 export {
+  requireAcr,
   requireAllRoles,
   requireAnyScope,
+  requireAuthTime,
   requireClaim,
   requireRole,
   requireScope,

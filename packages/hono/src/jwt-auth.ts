@@ -75,17 +75,38 @@ export function jwtAuth<Bindings extends object = object>(
     if (auth === undefined) {
       auth = createAuthenticator((options as (bindings: Bindings) => JwtAuthConfig)(c.env));
     }
+    // The request target as received (path and query): what a DPoP proof's htu names, with
+    // the origin from configuration, never from the request.
+    const target = requestTarget(c.req.url);
+    const metadata = auth.metadataFor(c.req.method, target);
+    if (metadata !== undefined) {
+      return c.body(metadata.body, metadata.status as 200, metadata.headers);
+    }
     let identity: Identity | undefined;
     try {
       // A Fetch `Headers` folds two Authorization headers into "Bearer a, Bearer b", which core
       // refuses as two credentials: no runtime-specific raw header list is needed.
-      identity = await auth.authenticate(c, { headers: c.req.raw.headers, url: c.req.url });
+      identity = await auth.authenticate(
+        c,
+        { headers: c.req.raw.headers, url: target, method: c.req.method },
+        undefined,
+        undefined,
+        // DPoP-Nonce, when DPoP nonces are on.
+        (name, value) => c.header(name, value),
+      );
     } catch (error) {
       throw isAuthError(error) ? authErrorException(error) : error;
     }
     if (identity !== undefined) c.set("auth", identity);
     await next();
   };
+}
+
+/** `https://host/path?query` → `/path?query`: the Fetch API gives Hono an absolute URL. */
+function requestTarget(url: string): string {
+  const authority = url.indexOf("//");
+  const path = authority === -1 ? -1 : url.indexOf("/", authority + 2);
+  return path === -1 ? "/" : url.slice(path);
 }
 
 function createAuthenticator(options: JwtAuthConfig): RequestAuthenticator<Context> {

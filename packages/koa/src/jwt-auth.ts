@@ -62,6 +62,7 @@ export function jwtAuth(options: string | URL | JwtAuthOptions): Middleware<Auth
       },
       undefined,
       undefined,
+      // DPoP-Nonce, when DPoP nonces are on.
       (name, value) => ctx.set(name, value),
     );
     // A verified-token cache hit comes back synchronously: no extra promise or tick.
