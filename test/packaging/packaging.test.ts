@@ -21,6 +21,7 @@ const PACKAGES = [
   "presets",
   "otel",
   "redis",
+  "hono",
 ] as const;
 const bin = (name: string) => join(root, "node_modules", ".bin", name);
 
@@ -56,6 +57,7 @@ beforeAll(async () => {
       "@types/node@20",
       "@types/aws-lambda",
       "@opentelemetry/api@1.9",
+      "hono@4",
     ],
     { cwd: work, maxBuffer: 16 * 1024 * 1024 },
   );
@@ -95,18 +97,20 @@ const presets = require("@meishi/presets");
 const otel = require("@meishi/otel");
 const cli = require("@meishi/cli/package.json");
 const redis = require("@meishi/redis");
+const hono = require("@meishi/hono");
 const checks = [
   typeof core.createVerifier, typeof jwtAuth, typeof koa.jwtAuth,
   typeof (fastifyPlugin.default ?? fastifyPlugin), typeof testing.createTestIssuer,
   typeof lambda.createHttpApiAuthorizer, typeof cli.bin.meishi,
   typeof presets.keycloak, typeof otel.meishiTelemetry, typeof redis.createRedisRevocationList,
+  typeof hono.jwtAuth,
   String(new core.InvalidTokenError() instanceof core.AuthError),
 ];
 console.log(checks.join(","));`,
     );
     const { stdout } = await run("node", ["index.js"], { cwd: dir });
     expect(stdout.trim()).toBe(
-      "function,function,function,function,function,function,string,function,function,function,true",
+      "function,function,function,function,function,function,string,function,function,function,function,true",
     );
   });
 

@@ -102,11 +102,14 @@ export const KEY_SOURCE_DEFAULTS: ResolvedKeySourceOptions = Object.freeze({
 /** A `Cache-Control: max-age` (or `no-cache`) below this is raised to it. */
 export const MIN_HEADER_MAX_AGE_MS = 5_000;
 
-function cachePolicy(options: ResolvedKeySourceOptions): CachePolicy {
+function cachePolicy(options: ResolvedKeySourceOptions, viaDiscovery: boolean): CachePolicy {
   return {
     maxAgeMs: options.maxAgeMs,
     minMaxAgeMs: Math.min(MIN_HEADER_MAX_AGE_MS, options.maxAgeMs),
     maxStaleMs: options.maxStaleMs,
+    // A waiter gives up on someone else's fetch only once that fetch must have timed out (two
+    // fetches in a row with discovery): on Workers a fetch can be cut off and never settle.
+    fetchDeadlineMs: options.timeoutMs * (viaDiscovery ? 2 : 1) + 1_000,
   };
 }
 
@@ -147,7 +150,7 @@ export class RemoteKeySource implements KeySource {
     this.#config = config;
     const { location } = config;
     this.#misses = new LRUCache({ max: config.options.missCacheSize });
-    const policy = cachePolicy(config.options);
+    const policy = cachePolicy(config.options, !("jwksUri" in location));
     if ("jwksUri" in location) {
       checkFetchableUrl(location.jwksUri, config.allowInsecureHttp);
       this.#uri = location.jwksUri.href;
