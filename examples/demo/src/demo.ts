@@ -153,8 +153,8 @@ async function everyApi(
 const PROPAGATION_DEADLINE_MS = 5_000;
 
 /**
- * Asks every API, all at once and as fast as each answers, until it refuses `token`; returns
- * how long after `since` (performance.now()) each refused it. Quiet: one line per API.
+ * Asks every API, all at once and as fast as each answers, until it refuses `token`, and
+ * prints how long after `since` (performance.now()) each refused it: one line per API.
  */
 async function untilEveryApiRefuses(apis: Service[], token: string, since: number) {
   await Promise.all(
