@@ -9,10 +9,12 @@ import {
   createMemoryReplayStore,
   DPOP_DEFAULTS,
   DpopProofError,
+  type RevocationList,
   verifyDpopProof,
 } from "@meishi/core";
 import { jwtAuth, requireRole } from "@meishi/express";
 import express, { type Express, type Request, type RequestHandler } from "express";
+import { createLocalJWKSet, jwtVerify } from "jose";
 import { signAccessToken } from "./access-tokens.js";
 import { type AuthServerConfig, resolveConfig } from "./config.js";
 import { openDatabase } from "./database.js";
@@ -244,13 +246,80 @@ export function createAuthServer(config: AuthServerConfig = {}): AuthServer {
     },
   );
 
-  app.post("/logout", json, (req, res) => {
+  /**
+   * Writes to the revocation list, if there is one. A write Redis could not take is a 503: the
+   * client retries, and revoking again is harmless.
+   */
+  async function publish(write: (list: RevocationList) => Promise<void>): Promise<boolean> {
+    if (options.revocation === undefined) return false;
+    try {
+      await write(options.revocation);
+      return true;
+    } catch (error) {
+      options.onError(error);
+      throw new OAuthError(
+        503,
+        "temporarily_unavailable",
+        "the revocation could not be published; retry",
+      );
+    }
+  }
+
+  /**
+   * The `jti` and `exp` of the access token in the Authorization header, if it is one of this
+   * server's, valid, and of session `sid`. Anything else is ignored: revoking the session
+   * refuses it anyway, and nobody can fill the list with made-up `jti`s.
+   */
+  async function accessTokenOf(
+    req: Request,
+    sid: string,
+  ): Promise<{ jti: string; exp: number } | undefined> {
+    const match = /^(?:Bearer|DPoP) ([\w.~+/-]+=*)$/i.exec(req.headers.authorization ?? "");
+    if (match === null) return undefined;
+    try {
+      const { payload } = await jwtVerify(
+        match[1]!,
+        createLocalJWKSet({ keys: keys.publishedKeys() }),
+        {
+          issuer: currentIssuer(),
+          audience: options.audience,
+          algorithms: ["RS256"],
+          typ: "at+jwt",
+          currentDate: new Date(options.now()),
+        },
+      );
+      const { jti, exp } = payload;
+      return payload.sid === sid && typeof jti === "string" && typeof exp === "number"
+        ? { jti, exp }
+        : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  app.post("/logout", json, async (req, res) => {
     const presented = field(req.body, "refresh_token");
     if (presented === undefined)
       throw new OAuthError(400, "invalid_request", "refresh_token is required");
     // Like RFC 7009 §2.2, an unknown token is not an error: the outcome the client wants holds.
-    // The revoked family's id is the `sid` of its access tokens: where revoking them would start.
-    refreshTokens.revokeByToken(presented, "logout");
+    const sid = refreshTokens.revokeByToken(presented, "logout");
+    if (sid !== undefined) {
+      const issuer = currentIssuer();
+      const accessToken = await accessTokenOf(req, sid);
+      const nowSec = Math.floor(options.now() / 1000);
+      await publish(async (list) => {
+        if (accessToken !== undefined) {
+          await list.revokeToken({ issuer, jti: accessToken.jti, expiresAt: accessToken.exp });
+        }
+        // The family's id is the `sid` of every access token it issued. The last of them can
+        // be minted at the family's end and live one access-token lifetime past it.
+        await list.revokeSession({
+          issuer,
+          sid,
+          expiresAt: nowSec + options.refreshFamilyAbsoluteTtlSec + options.accessTokenTtlSec,
+        });
+      });
+    }
     res.status(204).end();
   });
 
@@ -282,6 +351,8 @@ export function createAuthServer(config: AuthServerConfig = {}): AuthServer {
   const admin = express.Router();
   admin.use((req, res, next) => {
     adminAuth ??= jwtAuth({
+      // A revoked admin card is refused here too.
+      ...(options.revocation === undefined ? {} : { revocation: options.revocation }),
       jwksUri: `${selfUrl ?? currentIssuer()}/.well-known/jwks.json`,
       issuer: currentIssuer(),
       audience: options.audience,
@@ -295,6 +366,23 @@ export function createAuthServer(config: AuthServerConfig = {}): AuthServer {
   }, requireRole("admin"));
   admin.post("/rotate-keys", async (_req, res) => {
     res.json(await keys.rotate());
+  });
+  // Revoke a user everywhere: every refresh token, and every access token issued until now.
+  admin.post("/users/:sub/revoke", async (req, res) => {
+    const sub = req.params.sub ?? "";
+    if (users.find(sub) === undefined) throw new OAuthError(404, "not_found", "no such user");
+    const refreshFamilies = refreshTokens.revokeSubject(sub, "admin revoke");
+    const issuedBefore = options.now() / 1000;
+    const published = await publish((list) =>
+      list.revokeSubject({ issuer: currentIssuer(), sub, issuedBefore }),
+    );
+    res.json({
+      sub,
+      revoked_refresh_families: refreshFamilies,
+      access_tokens_issued_before: new Date(issuedBefore * 1000).toISOString(),
+      // false without a revocation list: the access tokens already issued live until `exp`.
+      access_tokens_revoked: published,
+    });
   });
   admin.get("/keys", (_req, res) => {
     res.json({ keys: keys.list() });

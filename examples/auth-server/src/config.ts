@@ -1,3 +1,4 @@
+import type { RevocationList } from "@meishi/core";
 /** A demo account. The password is hashed with scrypt when the server starts. */
 export interface DemoUser {
   /** Stable user id, the token's `sub`. */
@@ -77,6 +78,13 @@ export interface AuthServerConfig {
   users?: readonly DemoUser[];
   /** Current time in milliseconds since the epoch. Default `Date.now`; tests inject a clock. */
   now?: () => number;
+  /**
+   * Where logout and `POST /admin/users/:sub/revoke` publish what they revoke, so APIs sharing
+   * the list refuse those access tokens at once instead of when they expire: e.g.
+   * `createRedisRevocationList()` from `@meishi/redis` (the server's own `/admin` checks it too).
+   * Default none: only refresh tokens are revoked, access tokens live until `exp`.
+   */
+  revocation?: RevocationList;
   /** Where unexpected (500) errors are reported. Default `console.error`. */
   onError?: (error: unknown) => void;
   /**
@@ -163,6 +171,7 @@ export interface ResolvedConfig {
   readonly database: string | undefined;
   readonly users: readonly DemoUser[];
   readonly now: () => number;
+  readonly revocation: RevocationList | undefined;
   readonly onError: (error: unknown) => void;
   readonly onWarning: (details: Record<string, unknown>, message: string) => void;
 }
@@ -223,6 +232,7 @@ export function resolveConfig(config: AuthServerConfig): ResolvedConfig {
     database: config.database,
     users,
     now: config.now ?? Date.now,
+    revocation: config.revocation,
     onError: config.onError ?? ((error) => console.error("auth-server: unexpected error", error)),
     onWarning:
       config.onWarning ?? ((details, message) => console.warn(`auth-server: ${message}`, details)),

@@ -7,6 +7,7 @@ export type OAuthErrorCode =
   | "invalid_grant"
   | "unsupported_grant_type"
   | "invalid_dpop_proof"
+  | "temporarily_unavailable"
   | "not_found"
   | "server_error";
 

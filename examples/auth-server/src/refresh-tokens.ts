@@ -166,6 +166,15 @@ export class RefreshTokenStore {
     return row.family_id;
   }
 
+  /** Revokes every family of `sub` (an admin's "revoke everywhere"); returns how many. */
+  revokeSubject(sub: string, reason: string): number {
+    return this.#db
+      .prepare(
+        "UPDATE refresh_families SET revoked_at = ?, revoked_reason = ? WHERE sub = ? AND revoked_at IS NULL",
+      )
+      .run(this.#now(), reason, sub).changes;
+  }
+
   /** Revokes a family by id. */
   revokeFamily(familyId: string, reason: string): void {
     this.#revoke(familyId, reason, this.#now());

@@ -12,8 +12,25 @@ import {
   type JWK,
   SignJWT,
 } from "jose";
-import { bold, cyan, dim, indentJson, red, say, shortToken, statusText, step } from "./print.js";
-import { freePort, type Service, startService } from "./processes.js";
+import {
+  bold,
+  cyan,
+  dim,
+  indentJson,
+  red,
+  say,
+  shortToken,
+  statusText,
+  step,
+  yellow,
+} from "./print.js";
+import {
+  freePort,
+  type RedisForDemo,
+  type Service,
+  startRedis,
+  startService,
+} from "./processes.js";
 
 const AUDIENCE = "https://api.meishi.example";
 
@@ -132,13 +149,54 @@ async function everyApi(
   }
 }
 
-async function startEverything(): Promise<{ auth: Service; apis: Service[] }> {
+/** How long a revocation may take to reach an API before the step fails. */
+const PROPAGATION_DEADLINE_MS = 5_000;
+
+/**
+ * Asks every API, all at once and as fast as each answers, until it refuses `token`, and
+ * prints how long after `since` (performance.now()) each refused it: one line per API.
+ */
+async function untilEveryApiRefuses(apis: Service[], token: string, since: number) {
+  await Promise.all(
+    apis.map(async (api) => {
+      let requests = 0;
+      for (;;) {
+        requests += 1;
+        const response = await fetch(`${api.url}/me`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        await response.body?.cancel();
+        const elapsedMs = performance.now() - since;
+        if (response.status === 401) {
+          say(
+            `${cyan(api.name.padEnd(8))} 401 ${bold(`${elapsedMs.toFixed(1)} ms`)} after the auth server answered ${dim(`(${requests} request${requests === 1 ? "" : "s"})`)}`,
+          );
+          return;
+        }
+        check(
+          response.status === 200,
+          `${api.name} should answer 200 or 401, got ${response.status}`,
+        );
+        check(
+          elapsedMs < PROPAGATION_DEADLINE_MS,
+          `${api.name} still accepted the revoked card after ${PROPAGATION_DEADLINE_MS} ms`,
+        );
+      }
+    }),
+  );
+}
+
+async function startEverything(
+  redis: RedisForDemo | undefined,
+): Promise<{ auth: Service; apis: Service[] }> {
+  // Every process shares the demo's Redis, or none does (even if the shell exported one).
+  const revocation = { REDIS_URL: redis?.url ?? "" };
   const authPort = await freePort();
   const issuer = `http://127.0.0.1:${authPort}`;
   const auth = await startService(
     "auth",
     script("auth-server", "server.js"),
-    { PORT: String(authPort), ISSUER: issuer, AUDIENCE },
+    { PORT: String(authPort), ISSUER: issuer, AUDIENCE, ...revocation },
     issuer,
     `${issuer}/.well-known/jwks.json`,
   );
@@ -155,6 +213,7 @@ async function startEverything(): Promise<{ auth: Service; apis: Service[] }> {
           ISSUER: issuer,
           AUDIENCE,
           PUBLIC_URL: url,
+          ...revocation,
         },
         url,
         `${url}/health`,
@@ -168,8 +227,12 @@ async function main(): Promise<void> {
   const started = Date.now();
   console.log(bold("meishi 名刺 — a JWT is a business card nobody can forge"));
   say(dim("Starting an auth server and three APIs (Express, Koa, Fastify) on loopback…"));
-  const { auth, apis } = await startEverything();
+  const redis = await startRedis();
+  const { auth, apis } = await startEverything(redis);
   say(`auth server ${auth.url}; APIs ${apis.map((api) => `${api.name} ${api.url}`).join(", ")}`);
+  if (redis !== undefined) {
+    say(`revocations shared through Redis ${redis.url} ${dim(`(${redis.source})`)}`);
+  }
 
   step("omochi logs in; the card is only Base64URL: anyone can read it");
   const omochi = await login(auth, "omochi", "mochi-mochi");
@@ -245,25 +308,46 @@ async function main(): Promise<void> {
   );
   say(dim("Both thief and owner must log in again: the reuse gave the theft away."));
 
-  step("Logout: the refresh token dies; the access token lives on until it expires");
+  if (redis === undefined) {
+    step("Logout: the refresh token dies; the access token lives on until it expires");
+  } else {
+    step("Logout: the refresh token dies, and every API refuses the card within milliseconds");
+  }
   const session = await login(auth, "omochi", "mochi-mochi");
+  await everyApi(apis, "/me", session.access, 200);
+  // The card goes along, so the auth server can revoke it by its jti (and the session by sid).
   const logout = await call("POST", `${auth.url}/logout`, {
     json: { refresh_token: session.refresh },
+    token: session.access,
     label: "auth",
   });
+  const loggedOutAt = performance.now();
   check(logout.status === 204 || logout.status === 200, "logout should succeed");
+  if (redis !== undefined) {
+    say(dim("The auth server published the revocation; each API hears it over Redis pub/sub:"));
+    await untilEveryApiRefuses(apis, session.access, loggedOutAt);
+    await everyApi(apis, "/me", session.access, 401);
+  }
   const afterLogout = await call("POST", `${auth.url}/token/refresh`, {
     json: { refresh_token: session.refresh },
     label: "auth",
   });
   check(afterLogout.status === 400, "the refresh token should be dead after logout");
-  await everyApi(apis, "/me", session.access, 200);
-  const exp = Number(decodePart(session.access.split(".")[1]!).exp);
-  const secondsLeft = Math.round(exp - Date.now() / 1000);
-  say(
-    `The APIs keep no session, so there is nothing to cut: this card is valid for ${bold(`${secondsLeft} s`)} more.`,
-  );
-  say(dim("That is why access tokens live minutes, not days, and refresh tokens do the rest."));
+  if (redis === undefined) {
+    await everyApi(apis, "/me", session.access, 200);
+    const exp = Number(decodePart(session.access.split(".")[1]!).exp);
+    const secondsLeft = Math.round(exp - Date.now() / 1000);
+    say(
+      `The APIs keep no session, so there is nothing to cut: this card is valid for ${bold(`${secondsLeft} s`)} more.`,
+    );
+    say(dim("That is why access tokens live minutes, not days, and refresh tokens do the rest."));
+  } else {
+    say(
+      dim(
+        "Each API still checks the card alone; it only also keeps a copy of the deny-list, fed by Redis.",
+      ),
+    );
+  }
 
   step("DPoP: a card bound to omochi's key is worthless to anyone who copies it");
   const holder = await dpopClient();
@@ -311,6 +395,36 @@ async function main(): Promise<void> {
     check(replayed.status === 401, `${api.name}: a replayed proof should be refused`);
   }
   say(dim("Only the private key makes proofs, and it never left omochi's client."));
+
+  if (redis === undefined) {
+    say(
+      yellow(
+        'Skipped the kill switch (step 7\'s instant logout, step 9 "revoke everywhere"): no Redis. Get it: apt-get install redis-server | brew install redis | docker run -p 6379:6379 redis, then REDIS_URL=redis://127.0.0.1:6379 pnpm demo',
+      ),
+    );
+  } else {
+    step("Revoke everywhere: an admin cuts omochi off on every device, at every API");
+    const phone = await login(auth, "omochi", "mochi-mochi");
+    const laptop = await login(auth, "omochi", "mochi-mochi");
+    await everyApi(apis, "/me", laptop.access, 200);
+    const boss = await login(auth, "admin", "admin-pass");
+    const sub = String(payload.sub);
+    const revoked = await call("POST", `${auth.url}/admin/users/${sub}/revoke`, {
+      token: boss.access,
+      label: "auth",
+    });
+    const revokedAt = performance.now();
+    check(revoked.status === 200, "admin should be able to revoke a user");
+    await untilEveryApiRefuses(apis, laptop.access, revokedAt);
+    await everyApi(apis, "/me", phone.access, 401);
+    const phoneRefresh = await call("POST", `${auth.url}/token/refresh`, {
+      json: { refresh_token: phone.refresh },
+      label: "auth",
+    });
+    check(phoneRefresh.status === 400, "the user's refresh tokens should be dead too");
+    await everyApi(apis, "/me", boss.access, 200);
+    say(dim("Every card omochi held is refused; the admin's own card still works."));
+  }
 
   console.log(
     `\n${bold("All steps behaved.")} ${dim(`(${((Date.now() - started) / 1000).toFixed(1)} s)`)}`,

@@ -1,4 +1,4 @@
-import { authErrorHandler, jwtAuth, requireRole } from "@meishi/express";
+import { authErrorHandler, jwtAuth, requireRole, type VerifierOptions } from "@meishi/express";
 import express from "express";
 
 /** Where tokens come from and who they must be for. */
@@ -11,6 +11,11 @@ export interface Config {
    * and the origin DPoP proofs name in `htu`. Never read from the request.
    */
   publicUrl: string;
+  /**
+   * Revoked tokens to refuse, e.g. `createRedisRevocationList()` from `@meishi/redis`, so a
+   * logout or an admin's "revoke everywhere" at the auth server reaches this API in milliseconds.
+   */
+  revocation?: NonNullable<VerifierOptions["revocation"]>;
 }
 
 /**

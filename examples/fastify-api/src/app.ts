@@ -1,4 +1,4 @@
-import meishi, { authErrorHandler } from "@meishi/fastify";
+import meishi, { authErrorHandler, type VerifierOptions } from "@meishi/fastify";
 import Fastify, { type FastifyInstance } from "fastify";
 
 /** Where tokens come from and who they must be for. */
@@ -11,6 +11,11 @@ export interface Config {
    * and the origin DPoP proofs name in `htu`. Never read from the request.
    */
   publicUrl: string;
+  /**
+   * Revoked tokens to refuse, e.g. `createRedisRevocationList()` from `@meishi/redis`, so a
+   * logout or an admin's "revoke everywhere" at the auth server reaches this API in milliseconds.
+   */
+  revocation?: NonNullable<VerifierOptions["revocation"]>;
 }
 
 /**

@@ -1,5 +1,5 @@
 import Router from "@koa/router";
-import { authErrorHandler, jwtAuth, requireRole } from "@meishi/koa";
+import { authErrorHandler, jwtAuth, requireRole, type VerifierOptions } from "@meishi/koa";
 import Koa from "koa";
 
 /** Where tokens come from and who they must be for. */
@@ -12,6 +12,11 @@ export interface Config {
    * and the origin DPoP proofs name in `htu`. Never read from the request.
    */
   publicUrl: string;
+  /**
+   * Revoked tokens to refuse, e.g. `createRedisRevocationList()` from `@meishi/redis`, so a
+   * logout or an admin's "revoke everywhere" at the auth server reaches this API in milliseconds.
+   */
+  revocation?: NonNullable<VerifierOptions["revocation"]>;
 }
 
 /**
