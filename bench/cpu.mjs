@@ -5,6 +5,7 @@
 //   node cpu.mjs [--only=<substring>]
 //   env: BENCH_CPU_REQUESTS (per round, default 20000), BENCH_ROUNDS (default 3),
 //        BENCH_CONNECTIONS (default 50), BENCH_CPU_PROFILE=1 (write .cpuprofile files)
+import { spawnSync } from "node:child_process";
 import { createTestIssuer } from "@meishi/testing";
 import autocannon from "autocannon";
 import {
@@ -24,6 +25,10 @@ const REQUESTS = Number(process.env.BENCH_CPU_REQUESTS ?? 20_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const only = process.argv.find((arg) => arg.startsWith("--only="))?.slice(7);
+// Server on core 0, this process (autocannon) on core 1; BENCH_PIN=0 turns it off.
+const PIN =
+  process.env.BENCH_PIN !== "0" &&
+  spawnSync("taskset", ["-cp", "1", String(process.pid)]).status === 0;
 
 const FRAMEWORKS = ["express", "koa", "fastify"];
 const VARIANTS = FRAMEWORKS.flatMap((framework) => [
@@ -66,7 +71,7 @@ async function main() {
   const env = { JWKS_URI: issuer.jwksUri, ISSUER: issuer.issuer, AUDIENCE: issuer.audience };
   const servers = new Map();
   for (const variant of VARIANTS) {
-    const server = await startServer(variant.name, env);
+    const server = await startServer(variant.name, env, 15_000, PIN ? 0 : undefined);
     onCleanup(server.stop);
     servers.set(variant.name, server);
     await load(server.port, token, 5_000); // warm-up: JIT, keys, verified-token cache
@@ -119,7 +124,7 @@ async function main() {
   const markdown = [
     `# Server CPU per request, ${today()}`,
     "",
-    `\`${commandLine()}\`: ${fmt(REQUESTS)} requests × ${ROUNDS} rounds per variant, ${CONNECTIONS} connections, one RS256 token (verified-token cache hit). Medians, range in brackets.`,
+    `\`${commandLine()}\`: ${fmt(REQUESTS)} requests × ${ROUNDS} rounds per variant, ${CONNECTIONS} connections, one RS256 token (verified-token cache hit)${PIN ? "; server pinned to core 0, load generator to core 1" : ""}. Medians, range in brackets.`,
     "",
     table(["framework", "bare µs/req", "meishi µs/req", "meishi over bare (µs)"], rows, [
       "l",

@@ -54,9 +54,16 @@ for (const signal of ["SIGINT", "SIGTERM"]) {
  * @param {number} [timeoutMs]
  * @returns {Promise<{ port: number, stop: () => Promise<void>, child: import("node:child_process").ChildProcess }>}
  */
-export function startServer(name, env, timeoutMs = 15_000) {
+export function startServer(name, env, timeoutMs = 15_000, pinToCpu) {
   const file = join(BENCH_DIR, "servers", `${name}.mjs`);
+  // Pinned (taskset), the server has a core of its own and the load generator the other, so a
+  // server's CPU time is not inflated by sharing a core with autocannon.
+  const pinned =
+    pinToCpu === undefined
+      ? {}
+      : { execPath: "taskset", execArgv: ["-c", String(pinToCpu), process.execPath] };
   const child = fork(file, [], {
+    ...pinned,
     env: { ...process.env, PORT: "0", ...env },
     stdio: ["ignore", "pipe", "pipe", "ipc"],
   });
