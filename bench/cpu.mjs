@@ -5,7 +5,6 @@
 //   node cpu.mjs [--only=<substring>]
 //   env: BENCH_CPU_REQUESTS (per round, default 20000), BENCH_ROUNDS (default 3),
 //        BENCH_CONNECTIONS (default 50), BENCH_CPU_PROFILE=1 (write .cpuprofile files)
-import { spawnSync } from "node:child_process";
 import { createTestIssuer } from "@meishi/testing";
 import autocannon from "autocannon";
 import {
@@ -15,6 +14,7 @@ import {
   machine,
   median,
   onCleanup,
+  pinThisProcess,
   startServer,
   table,
   today,
@@ -26,9 +26,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const only = process.argv.find((arg) => arg.startsWith("--only="))?.slice(7);
 // Server on core 0, this process (autocannon) on core 1; BENCH_PIN=0 turns it off.
-const PIN =
-  process.env.BENCH_PIN !== "0" &&
-  spawnSync("taskset", ["-cp", "1", String(process.pid)]).status === 0;
+const PIN = pinThisProcess(1);
 
 const FRAMEWORKS = ["express", "koa", "fastify"];
 const VARIANTS = FRAMEWORKS.flatMap((framework) => [

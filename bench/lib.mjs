@@ -54,16 +54,49 @@ for (const signal of ["SIGINT", "SIGTERM"]) {
  * @param {number} [timeoutMs]
  * @returns {Promise<{ port: number, stop: () => Promise<void>, child: import("node:child_process").ChildProcess }>}
  */
+/**
+ * Node flags for a bench server: with BENCH_CPU_PROFILE=1 each server writes a V8 CPU profile
+ * (open it in Chrome DevTools) to results/profiles/ when it exits.
+ * @returns {string[]}
+ */
+export function profileArgs() {
+  if (process.env.BENCH_CPU_PROFILE !== "1") return [];
+  return ["--cpu-prof", `--cpu-prof-dir=${join(RESULTS_DIR, "profiles")}`];
+}
+
+/**
+ * Pin this process (the load generator) to one core with taskset, so that a server pinned to
+ * the other has a core of its own. False where taskset is missing or BENCH_PIN=0.
+ * @param {number} cpu
+ */
+export function pinThisProcess(cpu) {
+  return (
+    process.env.BENCH_PIN !== "0" &&
+    spawnSync("taskset", ["-cp", String(cpu), String(process.pid)]).status === 0
+  );
+}
+
+/**
+ * fork() options that run a child pinned to a core (through taskset) when `pinToCpu` is given,
+ * with the profiling flags when asked for.
+ * @param {number | undefined} pinToCpu
+ * @param {string[]} [execArgv]
+ */
+export function forkPlacement(pinToCpu, execArgv = []) {
+  const nodeArgs = [...execArgv, ...profileArgs()];
+  if (pinToCpu === undefined || process.env.BENCH_PIN === "0") return { execArgv: nodeArgs };
+  return {
+    execPath: "taskset",
+    execArgv: ["-c", String(pinToCpu), process.execPath, ...nodeArgs],
+  };
+}
+
 export function startServer(name, env, timeoutMs = 15_000, pinToCpu) {
   const file = join(BENCH_DIR, "servers", `${name}.mjs`);
   // Pinned (taskset), the server has a core of its own and the load generator the other, so a
   // server's CPU time is not inflated by sharing a core with autocannon.
-  const pinned =
-    pinToCpu === undefined
-      ? {}
-      : { execPath: "taskset", execArgv: ["-c", String(pinToCpu), process.execPath] };
   const child = fork(file, [], {
-    ...pinned,
+    ...forkPlacement(pinToCpu),
     env: { ...process.env, PORT: "0", ...env },
     stdio: ["ignore", "pipe", "pipe", "ipc"],
   });

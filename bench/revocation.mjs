@@ -22,9 +22,11 @@ import {
   cleanup,
   commandLine,
   fmt,
+  forkPlacement,
   machine,
   median,
   onCleanup,
+  pinThisProcess,
   table,
   today,
   writeResults,
@@ -106,12 +108,12 @@ async function startRedis() {
  * Fork one of the revocation*.mjs helpers and wait for its first IPC message.
  * @param {string} file
  * @param {Record<string, string>} env
- * @param {string[]} [execArgv]
+ * @param {{ execArgv?: string[], pinToCpu?: number }} [placement]
  */
-function forkChild(file, env, execArgv = []) {
+function forkChild(file, env, { execArgv = [], pinToCpu } = {}) {
   const child = fork(join(BENCH_DIR, file), [], {
     env: { ...process.env, PORT: "0", ...env },
-    execArgv,
+    ...forkPlacement(pinToCpu, execArgv),
     stdio: ["ignore", "ignore", "inherit", "ipc"],
   });
   children.add(child);
@@ -169,6 +171,9 @@ function percentile(values, p) {
 }
 
 async function throughput(env, issuer, redisUrl, ns) {
+  // The server on core 0, autocannon (this process) on core 1: the server's CPU per request is
+  // then not inflated by sharing a core with the load generator.
+  const pinned = pinThisProcess(1);
   const good = await issuer.sign({ sub: "bench-user", jti: randomUUID() }, { expiresInSec: 3600 });
   const revoked = await issuer.sign(
     { sub: "bench-user", jti: randomUUID() },
@@ -213,13 +218,17 @@ async function throughput(env, issuer, redisUrl, ns) {
 
   /** @param {{ framework: string, revocation: string, label: string }} variant */
   async function measureVariant(variant, round) {
-    const server = forkChild("revocation-server.mjs", {
-      ...env,
-      FRAMEWORK: variant.framework,
-      REVOCATION: variant.revocation,
-      REDIS_URL: redisUrl,
-      REDIS_NS: ns,
-    });
+    const server = forkChild(
+      "revocation-server.mjs",
+      {
+        ...env,
+        FRAMEWORK: variant.framework,
+        REVOCATION: variant.revocation,
+        REDIS_URL: redisUrl,
+        REDIS_NS: ns,
+      },
+      { pinToCpu: pinned ? 0 : undefined },
+    );
     const { ready: port } = await server.first;
     try {
       if ((await get(port, good)) !== 200) throw new Error(`${variant.label}: good token refused`);
@@ -386,7 +395,7 @@ async function memory(redis, redisUrl, issuerName) {
   const child = forkChild(
     "revocation-memory.mjs",
     { REDIS_URL: redisUrl, REDIS_NS: ns, ISSUER: issuerName },
-    ["--expose-gc"],
+    { execArgv: ["--expose-gc"] },
   );
   const result = await child.first;
   await child.stop();

@@ -25,7 +25,7 @@ import {
   type Credentials,
   DEFAULT_MAX_TOKEN_BYTES,
   findCredentials,
-  findToken,
+  peekBearerToken,
   type TokenRequest,
 } from "./extract-token.js";
 import {
@@ -146,6 +146,19 @@ export type AuthenticateNow = (
   request: TokenRequest,
   options: AuthenticateOptions,
 ) => Identity | undefined | Promise<Identity | undefined>;
+
+/**
+ * The verified-token cache's key: the last characters of the token, which are its signature's.
+ * Hashing a whole token for a Map lookup costs about a microsecond per request (every request
+ * brings a new string), most of a cache hit; a tail of 32 base64url characters (192 bits of a
+ * signature) is as distinct among verified tokens and hashes in nanoseconds. Only verified
+ * tokens are stored, each with its full text, which a hit compares, so a forged token sharing a
+ * tail misses and is verified in full; at worst it is one more miss.
+ */
+function cacheKey(token: string): string {
+  return token.length <= CACHE_KEY_CHARS ? token : token.slice(-CACHE_KEY_CHARS);
+}
+const CACHE_KEY_CHARS = 32;
 
 interface CachedVerification {
   identity: Identity;
@@ -413,18 +426,28 @@ class TokenVerifier implements Verifier {
     ) {
       return this.authenticate(request, options);
     }
-    let token: string | undefined;
-    try {
-      token = findToken(request, this.#options.tokenSource);
-    } catch {
-      return this.authenticate(request, options);
-    }
+    const token = peekBearerToken(request, this.#options.tokenSource);
     const identity = token === undefined ? undefined : this.#fromCache(token);
     if (identity === undefined) return this.authenticate(request, options);
+    const pending = this.#revocationCheck(identity, options.log);
+    if (pending === false) return identity;
+    const checked = pending.then(() => identity);
+    return this.#challenge === undefined
+      ? checked
+      : checked.catch((error: unknown) => {
+          throw this.#restate(error, identity);
+        });
+  };
+
+  /**
+   * Asks each revocation check once. `false` when none is configured or every answer was a
+   * synchronous `false`, the common case, which then costs no promise or microtask; otherwise
+   * (true, a promise, a throw) a promise finished by `#checkRevocation` with the same
+   * deadline and refusals.
+   */
+  #revocationCheck(identity: Identity, log: DiagnosticLogger | undefined): false | Promise<void> {
     const { isRevoked, revocation } = this.#options;
-    if (isRevoked === undefined && revocation === undefined) return identity;
-    // Each check is asked once; an answer other than a synchronous `false` (true, a promise, a
-    // throw) is finished on the async path with the same deadline and refusals.
+    if (isRevoked === undefined && revocation === undefined) return false;
     let hookAnswer: boolean | Promise<boolean> = false;
     let storeAnswer: boolean | Promise<boolean> = false;
     try {
@@ -439,19 +462,14 @@ class TokenVerifier implements Verifier {
         storeAnswer = Promise.reject(error);
       }
     }
-    if (hookAnswer === false && storeAnswer === false) return identity;
-    const checked = this.#checkRevocation(
+    if (hookAnswer === false && storeAnswer === false) return false;
+    return this.#checkRevocation(
       identity,
-      options.log,
+      log,
       hookAnswer !== false ? hookAnswer : storeAnswer,
       hookAnswer !== false,
-    ).then(() => identity);
-    return this.#challenge === undefined
-      ? checked
-      : checked.catch((error: unknown) => {
-          throw this.#restate(error, identity);
-        });
-  };
+    );
+  }
 
   async verify(token: string, options: { log?: DiagnosticLogger } = {}): Promise<Identity> {
     const started = this.#options.reportsSuccess ? performance.now() : 0;
@@ -468,9 +486,8 @@ class TokenVerifier implements Verifier {
       if (error instanceof ConfigurationError) throw error;
       this.#reject(toAuthError(error, this.realm, issuer?.expected), options.log);
     }
-    if (this.#options.isRevoked !== undefined || this.#options.revocation !== undefined) {
-      await this.#checkRevocation(identity, options.log);
-    }
+    const pendingRevocation = this.#revocationCheck(identity, options.log);
+    if (pendingRevocation !== false) await pendingRevocation;
     if (this.#options.reportsSuccess) {
       this.#options.onEvent({
         type: "token_verified",
@@ -496,8 +513,9 @@ class TokenVerifier implements Verifier {
   #fromCache(token: string): Identity | undefined {
     const cache = this.#cache;
     if (cache === undefined) return undefined;
-    const cached = cache.get(token);
-    if (cached === undefined) return undefined;
+    const cached = cache.get(cacheKey(token));
+    // The key is only the signature's tail: the whole token must match too.
+    if (cached === undefined || cached.identity.token !== token) return undefined;
     const now = Date.now();
     const { issuer } = cached;
     const tolerance = issuer.clockToleranceSec * 1000;
@@ -510,7 +528,7 @@ class TokenVerifier implements Verifier {
       issuer.keySource.touch?.() === false ||
       issuer.keySource.version !== cached.keyVersion
     ) {
-      cache.delete(token);
+      cache.delete(cacheKey(token));
       return undefined;
     }
     return cached.identity;
@@ -629,7 +647,7 @@ class TokenVerifier implements Verifier {
     // the first load (version 0) there was no older set to have used.
     const versionNow = issuer.keySource.version;
     if (this.#cache !== undefined && (versionNow === keyVersion || keyVersion === 0)) {
-      this.#cache.set(token, {
+      this.#cache.set(cacheKey(token), {
         identity,
         issuer,
         keyVersion: versionNow,
@@ -642,26 +660,22 @@ class TokenVerifier implements Verifier {
   }
 
   /**
-   * Runs the revocation checks with their deadline. `firstAnswer` is an answer already asked
-   * for (by the synchronous path): from the hook when `fromHook`, else from the store.
+   * Finishes the revocation checks with their deadline. `firstAnswer` is the answer already
+   * asked for by `#revocationCheck`: from the hook when `fromHook` (the store is then
+   * asked only if the hook says no), else from the store.
    */
   async #checkRevocation(
     identity: Identity,
     log: DiagnosticLogger | undefined,
-    firstAnswer?: boolean | Promise<boolean>,
-    fromHook = false,
+    firstAnswer: boolean | Promise<boolean>,
+    fromHook: boolean,
   ): Promise<void> {
-    const { isRevoked, revocation, revocationTimeoutMs } = this.#options;
+    const { revocation, revocationTimeoutMs } = this.#options;
     let revoked = false;
     try {
-      if (isRevoked !== undefined && (firstAnswer === undefined || fromHook)) {
-        revoked = await withinDeadline(firstAnswer ?? isRevoked(identity), revocationTimeoutMs);
-      }
+      if (fromHook) revoked = await withinDeadline(firstAnswer, revocationTimeoutMs);
       if (!revoked && revocation !== undefined) {
-        const answer =
-          firstAnswer !== undefined && !fromHook
-            ? firstAnswer
-            : revocation.isRevoked(revocationQuery(identity));
+        const answer = fromHook ? revocation.isRevoked(revocationQuery(identity)) : firstAnswer;
         revoked = await withinDeadline(answer, revocationTimeoutMs);
       }
     } catch (error) {

@@ -211,6 +211,32 @@ function fromCookie(headers: HeadersLike, options: TokenSourceOptions): string |
 }
 
 /**
+ * The token after `Bearer ` in the one Authorization header, located without the shape checks,
+ * for a lookup among tokens already verified (the verified-token cache): those checks scan the
+ * whole token twice, most of what a cache hit would otherwise cost. A string found among
+ * verified tokens is a compact JWS, with no whitespace, comma or other character the checks
+ * refuse. Returns `undefined` whenever {@link findCredentials} must decide instead: no or
+ * several Authorization headers, another scheme, or a cookie or query token configured (which
+ * brings the one-place rule into play).
+ */
+export function peekBearerToken(
+  request: TokenRequest,
+  options: TokenSourceOptions,
+): string | undefined {
+  if (options.cookieName !== undefined || options.allowInsecureQueryToken) return undefined;
+  const raw = readHeader(request.headers, "authorization");
+  if (typeof raw !== "string" || raw.length < 8 || raw.charCodeAt(6) !== 0x20) return undefined;
+  if (!BEARER_PREFIX.test(raw)) return undefined;
+  if (
+    request.rawHeaders !== undefined &&
+    countRawHeaders(request.rawHeaders, "authorization") > 1
+  ) {
+    return undefined;
+  }
+  return raw.slice(7);
+}
+
+/**
  * Reads the bearer token from a request per RFC 6750 §2: the `Authorization` header (scheme
  * case-insensitive, exactly one credential), then the configured cookie, then, only when
  * allowed, the `access_token` query parameter.
