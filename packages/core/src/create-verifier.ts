@@ -169,6 +169,13 @@ interface CachedVerification {
   iatMs: number;
   /** Heap the entry keeps alive, roughly: what the cache's byte bound counts. */
   bytes: number;
+  /** What the revocation store is asked, built on the first request that needs it. */
+  revocationQuery?: RevocationQuery;
+}
+
+function revocationQueryOf(cached: CachedVerification): RevocationQuery {
+  cached.revocationQuery ??= revocationQuery(cached.identity);
+  return cached.revocationQuery;
 }
 
 interface VerifiedParts {
@@ -427,9 +434,10 @@ class TokenVerifier implements Verifier {
       return this.authenticate(request, options);
     }
     const token = peekBearerToken(request, this.#options.tokenSource);
-    const identity = token === undefined ? undefined : this.#fromCache(token);
-    if (identity === undefined) return this.authenticate(request, options);
-    const pending = this.#revocationCheck(identity, options.log);
+    const entry = token === undefined ? undefined : this.#fromCache(token);
+    if (entry === undefined) return this.authenticate(request, options);
+    const identity = entry.identity;
+    const pending = this.#revocationCheck(identity, options.log, entry);
     if (pending === false) return identity;
     const checked = pending.then(() => identity);
     return this.#challenge === undefined
@@ -445,9 +453,19 @@ class TokenVerifier implements Verifier {
    * (true, a promise, a throw) a promise finished by `#checkRevocation` with the same
    * deadline and refusals.
    */
-  #revocationCheck(identity: Identity, log: DiagnosticLogger | undefined): false | Promise<void> {
+  #revocationCheck(
+    identity: Identity,
+    log: DiagnosticLogger | undefined,
+    cached?: CachedVerification,
+  ): false | Promise<void> {
     const { isRevoked, revocation } = this.#options;
     if (isRevoked === undefined && revocation === undefined) return false;
+    // A cached identity keeps its query: the store is asked on every request.
+    let query: RevocationQuery | undefined;
+    const queryFor = () => {
+      query ??= cached === undefined ? revocationQuery(identity) : revocationQueryOf(cached);
+      return query;
+    };
     let hookAnswer: boolean | Promise<boolean> = false;
     let storeAnswer: boolean | Promise<boolean> = false;
     try {
@@ -457,7 +475,7 @@ class TokenVerifier implements Verifier {
     }
     if (hookAnswer === false && revocation !== undefined) {
       try {
-        storeAnswer = revocation.isRevoked(revocationQuery(identity));
+        storeAnswer = revocation.isRevoked(queryFor());
       } catch (error) {
         storeAnswer = Promise.reject(error);
       }
@@ -465,6 +483,7 @@ class TokenVerifier implements Verifier {
     if (hookAnswer === false && storeAnswer === false) return false;
     return this.#checkRevocation(
       identity,
+      queryFor,
       log,
       hookAnswer !== false ? hookAnswer : storeAnswer,
       hookAnswer !== false,
@@ -477,7 +496,7 @@ class TokenVerifier implements Verifier {
     let issuer: ResolvedIssuer | undefined;
     const cached = this.#fromCache(token);
     try {
-      if (cached !== undefined) identity = cached;
+      if (cached !== undefined) identity = cached.identity;
       else {
         issuer = this.#issuerFor(token);
         identity = await this.#verifyFully(token, issuer);
@@ -486,7 +505,7 @@ class TokenVerifier implements Verifier {
       if (error instanceof ConfigurationError) throw error;
       this.#reject(toAuthError(error, this.realm, issuer?.expected), options.log);
     }
-    const pendingRevocation = this.#revocationCheck(identity, options.log);
+    const pendingRevocation = this.#revocationCheck(identity, options.log, cached);
     if (pendingRevocation !== false) await pendingRevocation;
     if (this.#options.reportsSuccess) {
       this.#options.onEvent({
@@ -510,7 +529,7 @@ class TokenVerifier implements Verifier {
     throw error;
   }
 
-  #fromCache(token: string): Identity | undefined {
+  #fromCache(token: string): CachedVerification | undefined {
     const cache = this.#cache;
     if (cache === undefined) return undefined;
     const cached = cache.get(cacheKey(token));
@@ -531,7 +550,7 @@ class TokenVerifier implements Verifier {
       cache.delete(cacheKey(token));
       return undefined;
     }
-    return cached.identity;
+    return cached;
   }
 
   #issuerFor(token: string): ResolvedIssuer {
@@ -666,6 +685,7 @@ class TokenVerifier implements Verifier {
    */
   async #checkRevocation(
     identity: Identity,
+    queryFor: () => RevocationQuery,
     log: DiagnosticLogger | undefined,
     firstAnswer: boolean | Promise<boolean>,
     fromHook: boolean,
@@ -675,7 +695,7 @@ class TokenVerifier implements Verifier {
     try {
       if (fromHook) revoked = await withinDeadline(firstAnswer, revocationTimeoutMs);
       if (!revoked && revocation !== undefined) {
-        const answer = fromHook ? revocation.isRevoked(revocationQuery(identity)) : firstAnswer;
+        const answer = fromHook ? revocation.isRevoked(queryFor()) : firstAnswer;
         revoked = await withinDeadline(answer, revocationTimeoutMs);
       }
     } catch (error) {

@@ -92,6 +92,8 @@ class FullError extends RangeError {
 }
 
 type CacheOptions = LRUCache.Options<string, number, unknown>;
+// One options object for every lookup: this runs on every request.
+const PEEK_STALE_TOO: LRUCache.PeekOptions<string, number, unknown> = { allowStale: true };
 
 /**
  * Entries of one kind, one lru-cache per issuer. Keying by the bare `jti` / `sub` / `sid`
@@ -110,7 +112,7 @@ class PerIssuer {
 
   /** The stored value, even if past its TTL: callers compare times themselves. */
   peek(issuer: string, key: string): number | undefined {
-    return this.#byIssuer.get(issuer)?.peek(key, { allowStale: true });
+    return this.#byIssuer.get(issuer)?.peek(key, PEEK_STALE_TOO);
   }
 
   has(issuer: string, key: string, now: number, liveUntil: (value: number) => number): boolean {
