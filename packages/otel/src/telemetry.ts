@@ -64,58 +64,38 @@ function globalApi(): OtelApi {
   }
 }
 
-interface Instruments {
-  verifications: Counter;
-  verificationDuration: Histogram;
-  jwksFetches: Counter;
-  jwksFetchDuration: Histogram;
-  jwksStaleServed: Counter;
-  kidMisses: Counter;
-  keyRotations: Counter;
-  keysIgnored: Counter;
-  revokedTokens: Counter;
-}
+/** Every instrument: histograms measure durations in seconds, the rest count. */
+const INSTRUMENTS = {
+  verifications: ["Token verifications, by outcome and refusal reason", "{verification}"],
+  verificationDuration: ["Time to verify an accepted token, revocation check included", "s"],
+  jwksFetches: ["JWKS and discovery fetches, by outcome and failure reason", "{fetch}"],
+  jwksFetchDuration: ["Time to fetch a JWKS or discovery document", "s"],
+  jwksStaleServed: ["Requests answered with expired keys because the endpoint failed", "{request}"],
+  kidMisses: ["Tokens naming a kid the key set does not have", "{token}"],
+  keyRotations: ["Key sets fetched with keys added or removed", "{rotation}"],
+  keysIgnored: [
+    "Published keys meishi will not verify with (enc, too short, wrong alg, …)",
+    "{key}",
+  ],
+  revokedTokens: ["Tokens refused because they were revoked", "{token}"],
+} as const satisfies Record<keyof typeof METRIC, readonly [description: string, unit: string]>;
+
+type InstrumentName = keyof typeof INSTRUMENTS;
+type Instruments = {
+  [Name in InstrumentName]: (typeof INSTRUMENTS)[Name][1] extends "s" ? Histogram : Counter;
+};
 
 function createInstruments(provider: MeterProvider): Instruments {
   const meter = provider.getMeter(INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION);
-  return {
-    verifications: meter.createCounter(METRIC.verifications, {
-      description: "Token verifications, by outcome and refusal reason",
-      unit: "{verification}",
-    }),
-    verificationDuration: meter.createHistogram(METRIC.verificationDuration, {
-      description: "Time to verify an accepted token, revocation check included",
-      unit: "s",
-    }),
-    jwksFetches: meter.createCounter(METRIC.jwksFetches, {
-      description: "JWKS and discovery fetches, by outcome and failure reason",
-      unit: "{fetch}",
-    }),
-    jwksFetchDuration: meter.createHistogram(METRIC.jwksFetchDuration, {
-      description: "Time to fetch a JWKS or discovery document",
-      unit: "s",
-    }),
-    jwksStaleServed: meter.createCounter(METRIC.jwksStaleServed, {
-      description: "Requests answered with expired keys because the endpoint failed",
-      unit: "{request}",
-    }),
-    kidMisses: meter.createCounter(METRIC.kidMisses, {
-      description: "Tokens naming a kid the key set does not have",
-      unit: "{token}",
-    }),
-    keyRotations: meter.createCounter(METRIC.keyRotations, {
-      description: "Key sets fetched with keys added or removed",
-      unit: "{rotation}",
-    }),
-    keysIgnored: meter.createCounter(METRIC.keysIgnored, {
-      description: "Published keys meishi will not verify with (enc, too short, wrong alg, …)",
-      unit: "{key}",
-    }),
-    revokedTokens: meter.createCounter(METRIC.revokedTokens, {
-      description: "Tokens refused because they were revoked",
-      unit: "{token}",
-    }),
-  };
+  const instruments: Record<string, Counter | Histogram> = {};
+  for (const [name, [description, unit]] of Object.entries(INSTRUMENTS)) {
+    const metric = METRIC[name as InstrumentName];
+    instruments[name] =
+      unit === "s"
+        ? meter.createHistogram(metric, { description, unit })
+        : meter.createCounter(metric, { description, unit });
+  }
+  return instruments as Instruments;
 }
 
 /**
