@@ -466,11 +466,12 @@ class TokenVerifier implements Verifier {
     const { isRevoked, revocation } = this.#options;
     if (isRevoked === undefined && revocation === undefined) return false;
     // A cached identity keeps its query: the store is asked on every request.
-    let query: RevocationQuery | undefined;
-    const queryFor = () => {
-      query ??= cached === undefined ? revocationQuery(identity) : revocationQueryOf(cached);
-      return query;
-    };
+    const query =
+      revocation === undefined
+        ? undefined
+        : cached === undefined
+          ? revocationQuery(identity)
+          : revocationQueryOf(cached);
     let hookAnswer: boolean | Promise<boolean> = false;
     let storeAnswer: boolean | Promise<boolean> = false;
     try {
@@ -480,7 +481,7 @@ class TokenVerifier implements Verifier {
     }
     if (hookAnswer === false && revocation !== undefined) {
       try {
-        storeAnswer = revocation.isRevoked(queryFor());
+        storeAnswer = revocation.isRevoked(query ?? revocationQuery(identity));
       } catch (error) {
         storeAnswer = Promise.reject(error);
       }
@@ -488,7 +489,7 @@ class TokenVerifier implements Verifier {
     if (hookAnswer === false && storeAnswer === false) return false;
     return this.#checkRevocation(
       identity,
-      queryFor,
+      query,
       log,
       hookAnswer !== false ? hookAnswer : storeAnswer,
       hookAnswer !== false,
@@ -690,7 +691,7 @@ class TokenVerifier implements Verifier {
    */
   async #checkRevocation(
     identity: Identity,
-    queryFor: () => RevocationQuery,
+    query: RevocationQuery | undefined,
     log: DiagnosticLogger | undefined,
     firstAnswer: boolean | Promise<boolean>,
     fromHook: boolean,
@@ -700,7 +701,9 @@ class TokenVerifier implements Verifier {
     try {
       if (fromHook) revoked = await withinDeadline(firstAnswer, revocationTimeoutMs);
       if (!revoked && revocation !== undefined) {
-        const answer = fromHook ? revocation.isRevoked(queryFor()) : firstAnswer;
+        const answer = fromHook
+          ? revocation.isRevoked(query ?? revocationQuery(identity))
+          : firstAnswer;
         revoked = await withinDeadline(answer, revocationTimeoutMs);
       }
     } catch (error) {
