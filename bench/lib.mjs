@@ -49,14 +49,6 @@ for (const signal of ["SIGINT", "SIGTERM"]) {
 }
 
 /**
- * Fork bench/servers/<name>.mjs with the issuer settings in its environment and wait for it
- * to say "ready <port>".
- * @param {string} name
- * @param {Record<string, string>} env
- * @param {number} [timeoutMs]
- * @returns {Promise<{ port: number, stop: () => Promise<void>, child: import("node:child_process").ChildProcess }>}
- */
-/**
  * Node flags for a bench server: with BENCH_CPU_PROFILE=1 each server writes a V8 CPU profile
  * (open it in Chrome DevTools) to results/profiles/ when it exits.
  * @returns {string[]}
@@ -93,6 +85,14 @@ export function forkPlacement(pinToCpu, execArgv = []) {
   };
 }
 
+/**
+ * Fork bench/servers/<name>.mjs with the issuer settings in its environment and wait for it
+ * to say "ready <port>".
+ * @param {string} name
+ * @param {Record<string, string>} env
+ * @param {number} [timeoutMs]
+ * @returns {Promise<{ port: number, stop: () => Promise<void>, child: import("node:child_process").ChildProcess }>}
+ */
 export function startServer(name, env, timeoutMs = 15_000, pinToCpu) {
   const file = join(BENCH_DIR, "servers", `${name}.mjs`);
   // Pinned (taskset), the server has a core of its own and the load generator the other, so a

@@ -113,10 +113,9 @@ export class CachedRemote<T> {
    * starts a background refresh when one is due, and says whether the document is still within
    * its max age. Synchronous and allocation-free on the common path.
    */
-  touch(): boolean {
+  touch(now = Date.now()): boolean {
     const entry = this.#entry;
     if (entry === undefined) return false;
-    const now = Date.now();
     if (now < entry.refreshAt) return true;
     if (now >= this.#retryAt && this.#inflight === undefined) this.#refreshInBackground();
     return now < entry.expiresAt;

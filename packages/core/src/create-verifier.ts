@@ -178,8 +178,10 @@ interface CachedVerification {
   revocationQuery?: RevocationQuery;
 }
 
-function revocationQueryOf(cached: CachedVerification): RevocationQuery {
-  cached.revocationQuery ??= revocationQuery(cached.identity);
+/** The store's query for an identity; a cached one keeps its own, built once. */
+function revocationQueryFor(identity: Identity, cached: CachedVerification | undefined) {
+  if (cached === undefined) return revocationQuery(identity);
+  cached.revocationQuery ??= revocationQuery(identity);
   return cached.revocationQuery;
 }
 
@@ -465,13 +467,6 @@ class TokenVerifier implements Verifier {
   ): false | Promise<void> {
     const { isRevoked, revocation } = this.#options;
     if (isRevoked === undefined && revocation === undefined) return false;
-    // A cached identity keeps its query: the store is asked on every request.
-    const query =
-      revocation === undefined
-        ? undefined
-        : cached === undefined
-          ? revocationQuery(identity)
-          : revocationQueryOf(cached);
     let hookAnswer: boolean | Promise<boolean> = false;
     let storeAnswer: boolean | Promise<boolean> = false;
     try {
@@ -481,7 +476,7 @@ class TokenVerifier implements Verifier {
     }
     if (hookAnswer === false && revocation !== undefined) {
       try {
-        storeAnswer = revocation.isRevoked(query ?? revocationQuery(identity));
+        storeAnswer = revocation.isRevoked(revocationQueryFor(identity, cached));
       } catch (error) {
         storeAnswer = Promise.reject(error);
       }
@@ -489,7 +484,7 @@ class TokenVerifier implements Verifier {
     if (hookAnswer === false && storeAnswer === false) return false;
     return this.#checkRevocation(
       identity,
-      query,
+      cached,
       log,
       hookAnswer !== false ? hookAnswer : storeAnswer,
       hookAnswer !== false,
@@ -550,7 +545,7 @@ class TokenVerifier implements Verifier {
         now - cached.iatMs > issuer.maxTokenAgeSec * 1000 + tolerance) ||
       // touch() keeps refreshing the keys under steady cache hits, and says when they are past
       // their max age: a key the issuer removed must stop passing within that time.
-      issuer.keySource.touch?.() === false ||
+      issuer.keySource.touch?.(now) === false ||
       issuer.keySource.version !== cached.keyVersion
     ) {
       cache.delete(cacheKey(token));
@@ -691,7 +686,7 @@ class TokenVerifier implements Verifier {
    */
   async #checkRevocation(
     identity: Identity,
-    query: RevocationQuery | undefined,
+    cached: CachedVerification | undefined,
     log: DiagnosticLogger | undefined,
     firstAnswer: boolean | Promise<boolean>,
     fromHook: boolean,
@@ -702,7 +697,7 @@ class TokenVerifier implements Verifier {
       if (fromHook) revoked = await withinDeadline(firstAnswer, revocationTimeoutMs);
       if (!revoked && revocation !== undefined) {
         const answer = fromHook
-          ? revocation.isRevoked(query ?? revocationQuery(identity))
+          ? revocation.isRevoked(revocationQueryFor(identity, cached))
           : firstAnswer;
         revoked = await withinDeadline(answer, revocationTimeoutMs);
       }

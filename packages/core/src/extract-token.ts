@@ -45,6 +45,8 @@ export const DEFAULT_MAX_TOKEN_BYTES: number = 16 * 1024;
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 const BEARER_PREFIX = /^bearer(?: |$)/i;
 const DPOP_PREFIX = /^dpop(?: |$)/i;
+// The cache-hit path's scheme check: a bare `Bearer` (no token) is for the full path to refuse.
+const BEARER_SPACE = /^bearer ./i;
 
 /** A token and the `Authorization` scheme it came with (cookie and query tokens are bearer). */
 export interface Credentials {
@@ -225,8 +227,7 @@ export function peekBearerToken(
 ): string | undefined {
   if (options.cookieName !== undefined || options.allowInsecureQueryToken) return undefined;
   const raw = readHeader(request.headers, "authorization");
-  if (typeof raw !== "string" || raw.length < 8 || raw.charCodeAt(6) !== 0x20) return undefined;
-  if (!BEARER_PREFIX.test(raw)) return undefined;
+  if (typeof raw !== "string" || !BEARER_SPACE.test(raw)) return undefined;
   if (
     request.rawHeaders !== undefined &&
     countRawHeaders(request.rawHeaders, "authorization") > 1

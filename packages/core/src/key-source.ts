@@ -29,9 +29,10 @@ export interface KeySource {
   /**
    * Called on every verified-token cache hit: start a refresh when one is due, and return false
    * once the keys are past their max age so the token is checked again in full. Without it,
-   * cached tokens are trusted until `version` changes.
+   * cached tokens are trusted until `version` changes. `now` (epoch ms) is the caller's own
+   * clock reading, so a hit reads the clock once.
    */
-  touch?(): boolean;
+  touch?(now?: number): boolean;
 }
 
 /** The keys a remote source holds, saved to seed a cold start (e.g. in a Lambda bundle or env). */
@@ -193,8 +194,8 @@ export class RemoteKeySource implements KeySource {
     await this.#jwks.get();
   }
 
-  touch(): boolean {
-    return this.#jwks.touch();
+  touch(now?: number): boolean {
+    return this.#jwks.touch(now);
   }
 
   /** The cached keys as a {@link JwksSnapshot}, or `undefined` before the first fetch. */
