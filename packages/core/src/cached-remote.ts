@@ -113,7 +113,7 @@ export class CachedRemote<T> {
    * starts a background refresh when one is due, and says whether the document is still within
    * its max age. Synchronous and allocation-free on the common path.
    */
-  touch(now = Date.now()): boolean {
+  touch(now: number = Date.now()): boolean {
     const entry = this.#entry;
     if (entry === undefined) return false;
     if (now < entry.refreshAt) return true;
