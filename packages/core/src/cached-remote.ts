@@ -121,6 +121,12 @@ export class CachedRemote<T> {
     return now < entry.expiresAt;
   }
 
+  /** The cached value while no refresh is due yet, for callers that must not wait. */
+  fresh(now: number): T | undefined {
+    const entry = this.#entry;
+    return entry !== undefined && now < entry.refreshAt ? entry.value : undefined;
+  }
+
   /** True while a fetch is under way. */
   get inflight(): Promise<T> | undefined {
     return this.#inflight;

@@ -9,6 +9,7 @@ import {
   UnsecuredJWT,
 } from "jose";
 import { LRUCache } from "lru-cache";
+import { claimsPassAsJoseWould } from "./claims-precheck.js";
 import type { DiagnosticLogger } from "./diagnostics.js";
 import { boundThumbprint, DpopRequestChecker } from "./dpop.js";
 import {
@@ -237,46 +238,65 @@ function noneHeaderFor(typ: unknown, typChecked: boolean): string {
 
 /**
  * The signature check with the runtime's fastest primitive (Node's one-shot `crypto.verify`),
- * with jose still choosing the key and checking the claims: the claims go through jose's own
- * `UnsecuredJWT.decode`, which runs the same claim validation as `jwtVerify`. Anything out of
- * the ordinary (a `crit` header, several candidate keys, base64url of impossible length) returns
+ * with jose still choosing the key and having the last word on the claims. Anything out of the
+ * ordinary (a `crit` header, several candidate keys, base64url of impossible length) returns
  * `undefined` and takes jose's path, so both paths give the same answer for every token.
+ * Synchronous when the key source already holds the key, which is the common case.
  */
-async function verifyOnThisRuntime(
+function verifyOnThisRuntime(
   token: string,
   header: JWTHeaderParameters,
   issuer: ResolvedIssuer,
-): Promise<VerifiedParts | undefined> {
-  const verifySignature = platform.verifySignature;
-  if (verifySignature === undefined || Object.hasOwn(header, "crit")) return undefined;
+  now: number,
+): VerifiedParts | undefined | Promise<VerifiedParts | undefined> {
+  if (platform.verifySignature === undefined || Object.hasOwn(header, "crit")) return undefined;
   const firstDot = token.indexOf(".");
   const secondDot = token.indexOf(".", firstDot + 1);
   const payloadPart = token.slice(firstDot + 1, secondDot);
   const signaturePart = token.slice(secondDot + 1);
   if (payloadPart.length % 4 === 1 || signaturePart.length % 4 === 1) return undefined;
-  let key: VerificationKey;
-  try {
-    key = await issuer.resolveKey(header, {
+  const known = issuer.keyNow?.(header, now);
+  if (known !== undefined) return checkSignature(token, header, issuer, known, secondDot);
+  return issuer
+    .resolveKey(header, {
       protected: token.slice(0, firstDot),
       payload: payloadPart,
       signature: signaturePart,
-    });
-  } catch (error) {
-    if (error instanceof joseErrors.JWKSMultipleMatchingKeys) return undefined;
-    throw error;
-  }
-  const valid = verifySignature(
+    })
+    .then(
+      (key) => checkSignature(token, header, issuer, key, secondDot),
+      (error: unknown) => {
+        if (error instanceof joseErrors.JWKSMultipleMatchingKeys) return undefined;
+        throw error;
+      },
+    );
+}
+
+function checkSignature(
+  token: string,
+  header: JWTHeaderParameters,
+  issuer: ResolvedIssuer,
+  key: VerificationKey,
+  secondDot: number,
+): VerifiedParts | undefined {
+  const valid = (platform.verifySignature as NonNullable<typeof platform.verifySignature>)(
     header.alg as string,
     key,
     token.slice(0, secondDot),
-    signaturePart,
+    token.slice(secondDot + 1),
   );
   if (valid === undefined) return undefined;
   if (!valid) throw new joseErrors.JWSSignatureVerificationFailed();
-  const typChecked = issuer.jwtVerifyOptions.typ !== undefined;
+  const payloadPart = token.slice(token.indexOf(".") + 1, secondDot);
+  const options = issuer.jwtVerifyOptions;
+  const claims = platform.decodeJsonSegment?.(payloadPart);
+  if (claims !== undefined && claimsPassAsJoseWould(header, claims, options)) {
+    return { payload: claims as AuthClaims, protectedHeader: header };
+  }
+  // jose's own decoding and claim validation, for its exact refusal (or its acceptance).
   const { payload } = UnsecuredJWT.decode(
-    `${noneHeaderFor(header.typ, typChecked)}.${payloadPart}.`,
-    issuer.jwtVerifyOptions,
+    `${noneHeaderFor(header.typ, options.typ !== undefined)}.${payloadPart}.`,
+    options,
   );
   return { payload: payload as AuthClaims, protectedHeader: header };
 }
@@ -500,7 +520,8 @@ class TokenVerifier implements Verifier {
       if (cached !== undefined) identity = cached.identity;
       else {
         issuer = this.#issuerFor(token);
-        identity = await this.#verifyFully(token, issuer);
+        const verified = this.#verifyFully(token, issuer);
+        identity = verified instanceof Promise ? await verified : verified;
       }
     } catch (error) {
       if (error instanceof ConfigurationError) throw error;
@@ -585,7 +606,8 @@ class TokenVerifier implements Verifier {
     });
   }
 
-  async #verifyFully(token: string, issuer: ResolvedIssuer): Promise<Identity> {
+  /** Synchronous when the key is at hand; a promise when it must be fetched or chosen by jose. */
+  #verifyFully(token: string, issuer: ResolvedIssuer): Identity | Promise<Identity> {
     if (token.length > (this.#options.tokenSource.maxTokenBytes ?? DEFAULT_MAX_TOKEN_BYTES)) {
       throw this.#invalid("token_too_large", "size", `the token has ${token.length} characters`);
     }
@@ -594,7 +616,9 @@ class TokenVerifier implements Verifier {
     }
     // Refuse a disallowed `alg` before any key lookup, so `none` or HS256 tokens never cause a
     // JWKS fetch (RFC 8725 §3.1).
-    const header = decodeProtectedHeader(token);
+    const header =
+      platform.decodeJsonSegment?.(token.slice(0, token.indexOf("."))) ??
+      decodeProtectedHeader(token);
     const alg = ownClaim(header, "alg");
     if (typeof alg !== "string" || !issuer.algorithms.includes(alg)) {
       throw new InvalidTokenError({
@@ -619,9 +643,24 @@ class TokenVerifier implements Verifier {
       throw this.#invalid("kid_invalid", "kid", "the kid is not short printable text");
     }
     const keyVersion = issuer.keySource.version;
-    const { payload, protectedHeader } =
-      (await verifyOnThisRuntime(token, header as JWTHeaderParameters, issuer)) ??
-      (await verifyWithCandidates(token, issuer, kid !== undefined));
+    const verified = verifyOnThisRuntime(token, header as JWTHeaderParameters, issuer, Date.now());
+    if (verified === undefined || verified instanceof Promise) {
+      return (async () => {
+        const parts =
+          (await verified) ?? (await verifyWithCandidates(token, issuer, kid !== undefined));
+        return this.#accept(token, issuer, parts, keyVersion);
+      })();
+    }
+    return this.#accept(token, issuer, verified, keyVersion);
+  }
+
+  /** The checks jose does not make, then the identity, cached. */
+  #accept(
+    token: string,
+    issuer: ResolvedIssuer,
+    { payload, protectedHeader }: VerifiedParts,
+    keyVersion: number,
+  ): Identity {
     // jose tests claims with `in` and plain reads, which a polluted Object.prototype would
     // satisfy; what we require must be the token's own.
     for (const claim of issuer.ownClaims) {

@@ -25,6 +25,11 @@ export interface ParsedKeySet {
   /** The usable keys, public members only: what a snapshot saves. */
   readonly jwks: JSONWebKeySet;
   readonly select: KeyResolver;
+  /**
+   * The key `select` already chose for this header's `alg` and `kid`, without a promise;
+   * `undefined` when it has not (yet) chosen one.
+   */
+  readonly selectNow: (header: JWSHeaderParameters) => VerificationKey | undefined;
   readonly kids: ReadonlySet<string>;
   readonly keyCount: number;
   /** Changes only when the key material changes, so caches keyed on it survive routine refreshes. */
@@ -134,7 +139,7 @@ export async function parseKeySet(body: unknown, filter: KeyFilter): Promise<Par
   const jwks: JSONWebKeySet = { keys };
   return {
     jwks,
-    select: createLocalJWKSet(jwks),
+    ...rememberingSelection(createLocalJWKSet(jwks)),
     kids: new Set(keys.flatMap((key) => (key.kid === undefined ? [] : [key.kid]))),
     keyCount: keys.length,
     fingerprint: JSON.stringify(keys),
@@ -153,4 +158,36 @@ export function isAcceptableKid(kid: unknown): boolean {
     kid === undefined ||
     (typeof kid === "string" && kid.length <= MAX_KID_LENGTH && ACCEPTABLE_KID.test(kid))
   );
+}
+
+/**
+ * jose's selection among a set's keys depends only on a compact token's `alg` and `kid`, and
+ * costs four promise hops and a scan of the set per token. Once jose has chosen the one key for
+ * an `alg` and `kid`, the choice is remembered for this set (a refetched set starts afresh), so
+ * later tokens take it synchronously. Only successful single-key choices are kept, so the memo
+ * holds at most one entry per key and algorithm, whatever `kid`s attackers send.
+ */
+function rememberingSelection(
+  selectWithJose: KeyResolver,
+): Pick<ParsedKeySet, "select" | "selectNow"> {
+  const byAlgAndKid = new Map<string, Map<string, VerificationKey>>();
+  const byAlgWithoutKid = new Map<string, VerificationKey>();
+  return {
+    select: async (header, token) => {
+      const key = await selectWithJose(header, token);
+      const { alg, kid } = header;
+      if (typeof alg === "string" && kid === undefined) byAlgWithoutKid.set(alg, key);
+      else if (typeof alg === "string" && typeof kid === "string") {
+        const byKid = byAlgAndKid.get(alg) ?? new Map<string, VerificationKey>();
+        byKid.set(kid, key);
+        byAlgAndKid.set(alg, byKid);
+      }
+      return key;
+    },
+    selectNow: ({ alg, kid }) => {
+      if (typeof alg !== "string") return undefined;
+      if (kid === undefined) return byAlgWithoutKid.get(alg);
+      return typeof kid === "string" ? byAlgAndKid.get(alg)?.get(kid) : undefined;
+    },
+  };
 }

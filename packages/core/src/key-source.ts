@@ -35,6 +35,20 @@ export interface KeySource {
   touch?(now?: number): boolean;
 }
 
+/** The key for a header when it is at hand; `now` is the caller's clock reading (epoch ms). */
+export type KeyNow = (header: JWSHeaderParameters, now: number) => VerificationKey | undefined;
+
+// meishi's own key sources answer a key they already hold synchronously, sparing a verification
+// its promise hops; `undefined` sends it through `getKey`. Kept off the public KeySource
+// contract (a user's source simply takes the promise path), and off the classes' declared
+// shape, which their published types would otherwise have to spell out.
+const keysAtHand = new WeakMap<KeySource, KeyNow>();
+
+/** The synchronous key lookup of one of meishi's own key sources, if `source` is one. */
+export function keyNowOf(source: KeySource): KeyNow | undefined {
+  return keysAtHand.get(source);
+}
+
 /** The keys a remote source holds, saved to seed a cold start (e.g. in a Lambda bundle or env). */
 export interface JwksSnapshot {
   /** The JWKS URL they came from; a snapshot is used only by a source with the same URL. */
@@ -183,6 +197,10 @@ export class RemoteKeySource implements KeySource {
       onStale: (staleForMs) => this.#emitStale("jwks", staleForMs),
     });
     if (config.snapshot !== undefined) this.#seeding = this.#seed(config.snapshot);
+    // The key getKey would give, when the set is fresh and jose chose that key before.
+    keysAtHand.set(this, (header, now) =>
+      this.#seeding === undefined ? this.#jwks.fresh(now)?.selectNow(header) : undefined,
+    );
   }
 
   get version(): number {
@@ -399,13 +417,19 @@ export class StaticKeySource implements KeySource {
     token: FlattenedJWSInput,
   ) => Promise<VerificationKey>;
   readonly #loading: Promise<unknown>;
+  #loaded: ((header: JWSHeaderParameters) => VerificationKey | undefined) | undefined;
   readonly version = 1;
 
   constructor(keys: Promise<ParsedKeySet> | KeyObject | string) {
     if (keys instanceof Promise) {
       this.#loading = keys;
       // Rejection surfaces through ready() and getKey(); don't leave it unhandled meanwhile.
-      keys.catch(() => undefined);
+      keys.then(
+        (set) => {
+          this.#loaded = set.selectNow;
+        },
+        () => undefined,
+      );
       this.#resolve = async (header, token) => (await keys).select(header, token);
     } else {
       if (platform.importStaticKey === undefined) {
@@ -416,7 +440,9 @@ export class StaticKeySource implements KeySource {
       const key = platform.importStaticKey(keys);
       this.#loading = Promise.resolve();
       this.#resolve = async () => key;
+      this.#loaded = () => key;
     }
+    keysAtHand.set(this, (header) => this.#loaded?.(header));
   }
 
   async ready(): Promise<void> {

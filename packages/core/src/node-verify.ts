@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import { constants, KeyObject, verify } from "node:crypto";
 import type { CryptoKey } from "jose";
 
@@ -65,4 +66,26 @@ export function verifySignatureWithNode(
     // exactly as WebCrypto answers `false`.
     return false;
   }
+}
+
+/**
+ * A JWS segment's JSON object, or `undefined` wherever jose's decoding (base64url, strict UTF-8,
+ * `JSON.parse`, a plain object) might answer differently, so the caller falls back to jose. The
+ * caller has checked the alphabet; Buffer would silently skip other characters.
+ */
+export function decodeJsonSegmentWithNode(segment: string): Record<string, unknown> | undefined {
+  // A lone trailing character encodes no byte: atob refuses it, Buffer drops it.
+  if (segment.length % 4 === 1) return undefined;
+  const bytes = Buffer.from(segment, "base64url");
+  // TextDecoder strips a byte-order mark that JSON.parse would refuse; leave that case to jose.
+  if (bytes[0] === 0xef || !isUtf8(bytes)) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(bytes.toString("utf8"));
+  } catch {
+    return undefined;
+  }
+  return typeof value === "object" && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
 }

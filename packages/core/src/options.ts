@@ -12,7 +12,13 @@ import { ConfigurationError } from "./errors.js";
 import { type EventListener, safeEmit } from "./events.js";
 import type { TokenSourceOptions } from "./extract-token.js";
 import { claimPathSegments, type Identity, type RolesClaim } from "./identity.js";
-import type { JwksSnapshot, KeySource, KeySourceOptions } from "./key-source.js";
+import {
+  type JwksSnapshot,
+  type KeyNow,
+  type KeySource,
+  type KeySourceOptions,
+  keyNowOf,
+} from "./key-source.js";
 import {
   type ResourceMetadata,
   type ResourceMetadataOptions,
@@ -139,6 +145,8 @@ export interface ResolvedIssuer {
   readonly clockToleranceSec: number;
   readonly maxTokenAgeSec: number | undefined;
   readonly keySource: KeySource;
+  /** The key source's synchronous lookup, when it is one of meishi's own. */
+  readonly keyNow: KeyNow | undefined;
   /** The key source's lookup as jose's key function, bound once. */
   readonly resolveKey: KeySource["getKey"];
   /** Own-property presence checks jose does not make (it reads claims through the prototype). */
@@ -336,6 +344,7 @@ function resolveIssuer(
     clockToleranceSec,
     maxTokenAgeSec,
     keySource,
+    keyNow: keyNowOf(keySource),
     resolveKey: keySource.getKey.bind(keySource),
     ownClaims: Object.freeze([...new Set(ownClaims)]),
     claimValues,

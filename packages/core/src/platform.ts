@@ -20,6 +20,13 @@ export interface Platform {
         signature: string,
       ) => boolean | undefined)
     | undefined;
+  /**
+   * Decodes one base64url segment of a compact JWS (already checked to use only the base64url
+   * alphabet) into its JSON object, exactly as jose would, or returns `undefined` (bad length,
+   * bad UTF-8, not a JSON object, a byte-order mark), and the caller asks jose for its answer.
+   * Node's decoder is about three times faster than jose's portable one.
+   */
+  decodeJsonSegment: ((segment: string) => Record<string, unknown> | undefined) | undefined;
   /** A one-time warning to the developer. */
   emitWarning(message: string, code: string): void;
 }
@@ -27,5 +34,6 @@ export interface Platform {
 export const platform: Platform = {
   importStaticKey: undefined,
   verifySignature: undefined,
+  decodeJsonSegment: undefined,
   emitWarning: (message, code) => console.warn(`${message} [${code}]`),
 };

@@ -1,6 +1,7 @@
-// The Node signature path (node:crypto one-shot verify) against jose's WebCrypto path, which
-// stays the reference: on every generated and mutated token both must accept the same tokens
-// and refuse the rest for the same reason.
+// The Node path (node:crypto one-shot verify, Node's base64url and UTF-8 decoding, the claim
+// pre-check, keys answered synchronously) against jose's WebCrypto path, which stays the
+// reference: on every generated and mutated token both must accept the same tokens and refuse
+// the rest for the same reason.
 import { generateTestKey, signToken, TEST_ALGORITHMS, type TestKey } from "@meishi/testing";
 import { base64url } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -59,6 +60,62 @@ function highS(token: string, order: bigint): string {
   return `${h}.${p}.${base64url.encode(joined)}`;
 }
 
+/**
+ * The same JSON in an encoding the decoders may treat differently: a byte-order mark, invalid or
+ * overlong UTF-8, a lone surrogate, padding, a stray trailing character, non-ASCII text.
+ */
+function oddEncoding(segment: string, random: () => number): string {
+  const json = new TextDecoder().decode(base64url.decode(segment));
+  const bytes = new TextEncoder().encode(json);
+  const withBytes = (prefix: number[], suffix: number[] = []) =>
+    base64url.encode(new Uint8Array([...prefix, ...bytes, ...suffix]));
+  switch (Math.floor(random() * 8)) {
+    case 0:
+      return withBytes([0xef, 0xbb, 0xbf]);
+    case 1:
+      return base64url.encode(new TextEncoder().encode(`${json.slice(0, -1)},"x":"\u00ff\u4e2d"}`));
+    case 2:
+      // An invalid byte inside a string value.
+      return base64url.encode(
+        new Uint8Array([
+          ...new TextEncoder().encode(`${json.slice(0, -1)},"x":"`),
+          0xff,
+          0x22,
+          0x7d,
+        ]),
+      );
+    case 3:
+      // An overlong encoding of "/".
+      return base64url.encode(
+        new Uint8Array([
+          ...new TextEncoder().encode(`${json.slice(0, -1)},"x":"`),
+          0xc0,
+          0xaf,
+          0x22,
+          0x7d,
+        ]),
+      );
+    case 4:
+      // A UTF-8 encoded lone surrogate (ED A0 80).
+      return base64url.encode(
+        new Uint8Array([
+          ...new TextEncoder().encode(`${json.slice(0, -1)},"x":"`),
+          0xed,
+          0xa0,
+          0x80,
+          0x22,
+          0x7d,
+        ]),
+      );
+    case 5:
+      return `${segment}${"=".repeat(1 + Math.floor(random() * 2))}`;
+    case 6:
+      return `${segment}${B64[Math.floor(random() * 64)]}`;
+    default:
+      return withBytes([0x20, 0x0a], [0x09]);
+  }
+}
+
 function mutate(token: string, random: () => number, others: readonly string[]): string {
   const [h, p, s] = token.split(".") as [string, string, string];
   const pick = (text: string) => Math.floor(random() * Math.max(1, text.length));
@@ -72,7 +129,7 @@ function mutate(token: string, random: () => number, others: readonly string[]):
     string,
     unknown
   >;
-  switch (Math.floor(random() * 16)) {
+  switch (Math.floor(random() * 18)) {
     case 0:
       return token;
     case 1:
@@ -108,6 +165,10 @@ function mutate(token: string, random: () => number, others: readonly string[]):
       return `${encodeJson({ ...header, typ: random() < 0.5 ? "at+jwt" : "application/at+jwt" })}.${p}.${s}`;
     case 13:
       return `${h}.${[encodeJson([]), encodeJson(1), "bnVsbA", "e30"][Math.floor(random() * 4)]}.${s}`;
+    case 16:
+      return `${oddEncoding(h, random)}.${p}.${s}`;
+    case 17:
+      return `${h}.${oddEncoding(p, random)}.${s}`;
     case 14:
       return `${h}.${p}.${s.slice(0, 1 + pick(s))}`;
     default:
@@ -153,6 +214,26 @@ beforeAll(async () => {
     { sub: undefined },
     { exp: "soon" },
     { aud: { a: 1 } },
+    // The claim pre-check's edges: each must end where jose ends.
+    { exp: now() },
+    { exp: now() + 0.5 },
+    { exp: null },
+    { nbf: now() },
+    { nbf: "now" },
+    { iat: "now" },
+    { iat: null },
+    { iat: undefined },
+    { iat: now() - 601 },
+    { iat: now() - 599 },
+    { aud: [] },
+    { aud: ["x", 1] },
+    { aud: ["https://aud", 1] },
+    { aud: undefined },
+    { iss: ["https://iss"] },
+    { iss: 1 },
+    { iss: undefined },
+    { exp: undefined },
+    { sub: 1 },
   ];
   base = [];
   for (const key of keys) {
@@ -188,15 +269,19 @@ beforeAll(async () => {
 });
 
 async function outcome(verifier: Verifier, token: string, nodePath: boolean): Promise<string> {
-  const saved = platform.verifySignature;
-  if (!nodePath) platform.verifySignature = undefined;
+  const { verifySignature, decodeJsonSegment } = platform;
+  if (!nodePath) {
+    platform.verifySignature = undefined;
+    platform.decodeJsonSegment = undefined;
+  }
   try {
     await verifier.verify(token);
     return "accepted";
   } catch (error) {
     return isAuthError(error) ? error.reason : `threw ${String(error)}`;
   } finally {
-    platform.verifySignature = saved;
+    platform.verifySignature = verifySignature;
+    platform.decodeJsonSegment = decodeJsonSegment;
   }
 }
 

@@ -1,8 +1,15 @@
 import type { Identity } from "@meishi/core";
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from "fastify";
 
-/** `fastify.authenticate`: an `onRequest` (or `preHandler`) hook, and awaitable in a handler. */
-export type AuthHook = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+/**
+ * `fastify.authenticate`: an `onRequest` (or `preHandler`) hook, and awaitable in a handler.
+ * As a hook it is callback-style, so a request whose token the verified-token cache knows
+ * passes without a promise.
+ */
+export interface AuthHook {
+  (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void;
+  (request: FastifyRequest, reply?: FastifyReply): Promise<void>;
+}
 
 /**
  * A guard hook for `onRequest` / `preHandler`. Callback-style, so a request whose token the

@@ -90,10 +90,6 @@ const plugin: FastifyPluginAsync<MeishiPluginOptions> = async (fastify, options)
     });
   }
 
-  async function authenticate(request: FastifyRequest, reply?: FastifyReply): Promise<void> {
-    await authenticateNow(request, reply);
-  }
-
   // Callback-style hooks, so a cache hit costs Fastify no promise: `done` is called at once.
   function hookFor(check: (request: FastifyRequest) => void): GuardHook {
     return function meishiHook(
@@ -128,6 +124,32 @@ const plugin: FastifyPluginAsync<MeishiPluginOptions> = async (fastify, options)
     };
   }
 
+  const authenticateHook = hookFor(() => {});
+  // A hook when Fastify calls it (with `done`, so a cache hit completes without a promise: an
+  // async hook costs Fastify a promise and its ticks on every request), a promise when a
+  // handler awaits it.
+  function authenticate(request: FastifyRequest, reply?: FastifyReply): Promise<void>;
+  function authenticate(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    done: HookHandlerDoneFunction,
+  ): void;
+  function authenticate(
+    request: FastifyRequest,
+    reply?: FastifyReply,
+    done?: HookHandlerDoneFunction,
+  ): Promise<void> | undefined {
+    if (done !== undefined && reply !== undefined) {
+      authenticateHook(request, reply, done);
+      return undefined;
+    }
+    try {
+      return authenticateNow(request, reply) ?? Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
   // Each guard authenticates first, so `{ onRequest: fastify.requireRole("admin") }` is enough.
   const guard = (rule: AuthRule): GuardHook =>
     hookFor((request) => authorizeRequest(request, request.auth, [rule], request.log));
@@ -155,13 +177,12 @@ const plugin: FastifyPluginAsync<MeishiPluginOptions> = async (fastify, options)
   }
 
   if (options.protectAllRoutes === true) {
-    const protect = hookFor(() => {});
     fastify.addHook("onRequest", function meishiProtectAllRoutes(request, reply, done) {
       if (request.routeOptions.config?.meishi?.public === true) {
         done();
         return;
       }
-      protect(request, reply, done);
+      authenticateHook(request, reply, done);
     });
     // Fastify's hooks reach only the scope they were added in and its children: registered in
     // an encapsulated plugin, protectAllRoutes would leave the rest of the app open. No route may

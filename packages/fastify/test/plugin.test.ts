@@ -168,6 +168,37 @@ describe("hooks", () => {
     expect(await code("/predicate", { age: 17 })).toBe(403);
   });
 
+  it("authenticate is a hook and, called without done, a promise a handler can await", async () => {
+    const app = await build(options(), (instance) => {
+      instance.get(
+        "/hook",
+        { onRequest: instance.authenticate },
+        async (request) => request.auth?.sub,
+      );
+      instance.get("/awaited", async (request, reply) => {
+        const pending = instance.authenticate(request, reply);
+        expect(pending).toBeInstanceOf(Promise);
+        await pending;
+        return request.auth?.sub;
+      });
+    });
+    const headers = await bearer({ sub: "u-1" });
+    for (const url of ["/hook", "/awaited"]) {
+      // Twice: a first sight (promise inside), then a verified-token cache hit (synchronous).
+      for (let i = 0; i < 2; i++) {
+        const res = await app.inject({ url, headers });
+        expect(res.statusCode, url).toBe(200);
+        expect(res.body).toBe("u-1");
+      }
+      const refused = await app.inject({ url, headers: { authorization: "Bearer x.y.z" } });
+      expect(refused.statusCode, url).toBe(401);
+      expect(refused.headers["www-authenticate"]).toMatch(
+        /^Bearer realm="api", error="invalid_token"/,
+      );
+      expect((await app.inject({ url })).statusCode, url).toBe(401);
+    }
+  });
+
   it("works as a preHandler too", async () => {
     const app = await build(options(), (instance) => {
       instance.get("/pre", { preHandler: instance.requireScope("orders:read") }, async () => "ok");
