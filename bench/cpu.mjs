@@ -1,6 +1,9 @@
-// Server CPU per request, the steady figure on a shared machine: each variant's server runs in
-// its own process, autocannon sends a fixed number of requests, and the server reports its own
-// CPU time (user + system) around them. Rounds alternate the variants.
+// Server CPU per request, the steady figure on a shared machine: autocannon sends a fixed number
+// of requests and the server reports its own CPU time (user + system) around them. A framework's
+// three variants (bare, a no-op middleware, meishi) are three paths of ONE server process
+// (servers/<framework>-paths.mjs): two identical servers in two processes measured up to
+// 2.5 µs/request apart on this machine, more than the differences being measured. Rounds
+// alternate the order of the paths.
 //
 //   node cpu.mjs [--only=<substring>]
 //   env: BENCH_CPU_REQUESTS (per round, default 20000), BENCH_ROUNDS (default 3),
@@ -15,6 +18,7 @@ import {
   median,
   onCleanup,
   pinThisProcess,
+  serverCpuMicros,
   startServer,
   table,
   today,
@@ -30,30 +34,16 @@ const PIN = pinThisProcess(1);
 
 const FRAMEWORKS = ["express", "koa", "fastify"];
 const VARIANTS = FRAMEWORKS.flatMap((framework) => [
-  { framework, name: `${framework}-bare`, label: "bare (no auth)" },
-  { framework, name: `${framework}-noop`, label: "bare + a no-op middleware" },
-  { framework, name: `${framework}-meishi`, label: "meishi, same token (cache hit)" },
+  { framework, name: `${framework}-bare`, path: "/bare", label: "bare (no auth)" },
+  { framework, name: `${framework}-noop`, path: "/noop", label: "bare + a no-op middleware" },
+  { framework, name: `${framework}-meishi`, path: "/me", label: "meishi, same token (cache hit)" },
 ]).filter((variant) => only === undefined || variant.name.includes(only));
 
-/** @param {import("node:child_process").ChildProcess} child */
-function cpuOf(child) {
-  return new Promise((resolve) => {
-    const onMessage = (message) => {
-      if (message?.cpu) {
-        child.off("message", onMessage);
-        resolve(message.cpu.user + message.cpu.system);
-      }
-    };
-    child.on("message", onMessage);
-    child.send({ cpu: true });
-  });
-}
-
-function load(port, token, amount) {
+function load(port, path, token, amount) {
   return new Promise((resolve, reject) => {
     autocannon(
       {
-        url: `http://127.0.0.1:${port}/me`,
+        url: `http://127.0.0.1:${port}${path}`,
         connections: CONNECTIONS,
         amount,
         headers: { authorization: `Bearer ${token}` },
@@ -69,11 +59,14 @@ async function main() {
   const token = await issuer.sign({ sub: "bench", role: "standard user" });
   const env = { JWKS_URI: issuer.jwksUri, ISSUER: issuer.issuer, AUDIENCE: issuer.audience };
   const servers = new Map();
-  for (const variant of VARIANTS) {
-    const server = await startServer(variant.name, env, 15_000, PIN ? 0 : undefined);
+  for (const framework of new Set(VARIANTS.map((variant) => variant.framework))) {
+    const server = await startServer(`${framework}-paths`, env, 15_000, PIN ? 0 : undefined);
     onCleanup(server.stop);
-    servers.set(variant.name, server);
-    await load(server.port, token, 5_000); // warm-up: JIT, keys, verified-token cache
+    servers.set(framework, server);
+  }
+  // Warm-up: JIT, keys, verified-token cache.
+  for (const variant of VARIANTS) {
+    await load(servers.get(variant.framework).port, variant.path, token, 5_000);
   }
   /** @type {Map<string, number[]>} */
   const samples = new Map(VARIANTS.map((variant) => [variant.name, []]));
@@ -83,10 +76,10 @@ async function main() {
     // per-round differences below are steadier than a difference of medians.
     const order = round % 2 === 0 ? VARIANTS : [...VARIANTS].reverse();
     for (const variant of order) {
-      const server = servers.get(variant.name);
-      const before = await cpuOf(server.child);
-      const result = await load(server.port, token, REQUESTS);
-      const after = await cpuOf(server.child);
+      const server = servers.get(variant.framework);
+      const before = await serverCpuMicros(server.child);
+      const result = await load(server.port, variant.path, token, REQUESTS);
+      const after = await serverCpuMicros(server.child);
       const ok = result["2xx"];
       if (ok !== REQUESTS) throw new Error(`${variant.name}: ${ok} of ${REQUESTS} answered 2xx`);
       samples.get(variant.name).push((after - before) / REQUESTS);
@@ -135,7 +128,7 @@ async function main() {
   const markdown = [
     `# Server CPU per request, ${today()}`,
     "",
-    `\`${commandLine()}\`: ${fmt(REQUESTS)} requests × ${ROUNDS} rounds per variant, ${CONNECTIONS} connections, one RS256 token (verified-token cache hit)${PIN ? "; server pinned to core 0, load generator to core 1" : ""}. Medians, range in brackets; the differences are the median of each round's difference (a framework's variants run back to back).`,
+    `\`${commandLine()}\`: ${fmt(REQUESTS)} requests × ${ROUNDS} rounds per variant, ${CONNECTIONS} connections, one RS256 token (verified-token cache hit)${PIN ? "; server pinned to core 0, load generator to core 1" : ""}. A framework's variants are three paths of one server process (servers/<framework>-paths.mjs). Medians, range in brackets; the differences are the median of each round's difference (a framework's variants run back to back).`,
     "",
     table(
       [
@@ -151,8 +144,8 @@ async function main() {
     ),
     "",
     "The no-op middleware only attaches a value to the request the way an auth middleware must " +
-      "(Express `app.use` with an error handler, a Koa middleware, a Fastify `onRequest` hook): " +
-      "what the framework charges for any middleware. Over it is meishi's own cost.",
+      "(an Express route middleware, a Koa middleware, a Fastify `onRequest` hook): what the " +
+      "framework charges for any middleware. Over it is meishi's own cost.",
   ].join("\n");
   console.log(`\n${markdown}`);
   if (only === undefined) writeResults(`cpu-${today()}`, json, markdown);

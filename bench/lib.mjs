@@ -226,3 +226,51 @@ export function commandLine() {
     .join("");
   return `${vars}node ${[script, ...process.argv.slice(2)].join(" ")}`.trim();
 }
+
+/**
+ * autocannon against `/me` with a token chosen per request (realistic traffic, first sight of
+ * every token); resolves with autocannon's result.
+ * @param {number} port
+ * @param {() => string} pickToken
+ * @param {{ connections: number } & ({ duration: number } | { amount: number })} length
+ */
+export async function cannonWithTokens(port, pickToken, length) {
+  const { default: autocannon } = await import("autocannon");
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: `http://127.0.0.1:${port}/me`,
+        ...length,
+        requests: [
+          {
+            setupRequest: (request) => {
+              request.headers = { ...request.headers, authorization: `Bearer ${pickToken()}` };
+              return request;
+            },
+          },
+        ],
+      },
+      (error, result) => (error ? reject(error) : resolve(result)),
+    );
+    onCleanup(() => instance.stop?.());
+  });
+}
+
+/**
+ * A bench server's own CPU time so far (user + system, µs), asked over IPC (see
+ * servers/_common.mjs): around a run it gives server CPU per request, blind to the load generator.
+ * @param {import("node:child_process").ChildProcess} child
+ * @returns {Promise<number>}
+ */
+export function serverCpuMicros(child) {
+  return new Promise((resolve) => {
+    const onMessage = (message) => {
+      if (message?.cpu) {
+        child.off("message", onMessage);
+        resolve(message.cpu.user + message.cpu.system);
+      }
+    };
+    child.on("message", onMessage);
+    child.send({ cpu: true });
+  });
+}

@@ -15,12 +15,18 @@ import {
   machine,
   median,
   onCleanup,
+  pinThisProcess,
   ratio,
+  serverCpuMicros,
   startServer,
   table,
   today,
   writeResults,
 } from "./lib.mjs";
+
+// Server on core 0, this process (autocannon and the JWKS server) on core 1, as an independent
+// harness would run it; BENCH_PIN=0 turns it off.
+const PIN = pinThisProcess(1);
 
 /** @typedef {{ framework: string, name: string, label: string, peer?: string }} Variant */
 
@@ -166,9 +172,21 @@ async function main() {
       `${CONNECTIONS} connections, pipelining 1 (~${Math.ceil(seconds / 60)} min)`,
   );
 
-  /** @type {Map<string, { rps: number[], p99: number[], p50: number[], non2xx: number, errors: number }>} */
+  /** @type {Map<string, { rps: number[], p99: number[], p50: number[], serverUsPerRequest: number[], serverBusy: number[], generatorBusy: number[], non2xx: number, errors: number }>} */
   const samples = new Map(
-    variants.map((v) => [v.name, { rps: [], p99: [], p50: [], non2xx: 0, errors: 0 }]),
+    variants.map((v) => [
+      v.name,
+      {
+        rps: [],
+        p99: [],
+        p50: [],
+        serverUsPerRequest: [],
+        serverBusy: [],
+        generatorBusy: [],
+        non2xx: 0,
+        errors: 0,
+      },
+    ]),
   );
   /** @type {Map<string, string>} */
   const failed = new Map();
@@ -178,17 +196,30 @@ async function main() {
     const order = variants.map((_, i) => variants[(i + round) % variants.length]);
     for (const variant of order) {
       if (failed.has(variant.name)) continue;
-      const server = await startServer(variant.name, env).catch((error) => {
-        failed.set(variant.name, error.message.split("\n")[0]);
-        console.error(`  ! ${error.message}`);
-        return undefined;
-      });
+      const server = await startServer(variant.name, env, 15_000, PIN ? 0 : undefined).catch(
+        (error) => {
+          failed.set(variant.name, error.message.split("\n")[0]);
+          console.error(`  ! ${error.message}`);
+          return undefined;
+        },
+      );
       if (server === undefined) continue;
       try {
         await checkVariant(variant, server.port, tokens);
         await cannon(server.port, good, WARMUP);
+        // Who was busy: a server under 90 % of a core while this process (autocannon) was over
+        // 90 % means the load generator, not the server, set the pace.
+        const serverBefore = await serverCpuMicros(server.child);
+        const generatorBefore = process.cpuUsage();
+        const wallStart = performance.now();
         const result = await cannon(server.port, good, DURATION);
+        const wallMicros = (performance.now() - wallStart) * 1000;
+        const generator = process.cpuUsage(generatorBefore);
+        const serverMicros = (await serverCpuMicros(server.child)) - serverBefore;
         const s = samples.get(variant.name);
+        s.serverUsPerRequest.push(serverMicros / Math.max(1, result.requests.total));
+        s.serverBusy.push(serverMicros / wallMicros);
+        s.generatorBusy.push((generator.user + generator.system) / wallMicros);
         s.rps.push(result.requests.average);
         s.p99.push(result.latency.p99);
         s.p50.push(result.latency.p50);
@@ -217,6 +248,8 @@ async function main() {
       rps: median(s.rps),
       p50: median(s.p50),
       p99: median(s.p99),
+      serverUs: median(s.serverUsPerRequest),
+      generatorBound: median(s.generatorBusy) > 0.9 && median(s.serverBusy) < 0.9,
       samples: s,
       failed: failed.get(v.name),
     };
@@ -248,6 +281,9 @@ async function main() {
         medianP50Ms: p50,
         medianP99Ms: p99,
         rpsPerRound: s.rps.map(Math.round),
+        serverCpuUsPerRequestPerRound: s.serverUsPerRequest,
+        serverBusyPerRound: s.serverBusy,
+        generatorBusyPerRound: s.generatorBusy,
         p99PerRound: s.p99,
         non2xx: s.non2xx,
         errors: s.errors,
@@ -275,7 +311,8 @@ function report(rows, startedAt, loadAtStart) {
     `Command: \`${commandLine()}\` — ${DURATION} s × ${ROUNDS} round(s) per variant after a ${WARMUP} s warm-up, ` +
       `${CONNECTIONS} connections, pipelining 1, GET /me with one valid RS256 token (so meishi's default verified-token cache answers; the \`cache off\` rows verify the signature on every request). ` +
       `Node ${m.node}, ${m.cores} × ${m.cpu}; load average ${loadAtStart[0]} at start, ` +
-      `${m.loadavg[0]} at end. Medians over rounds.`,
+      `${m.loadavg[0]} at end. Medians over rounds.` +
+      (PIN ? " Server pinned to core 0, load generator to core 1 (taskset)." : ""),
     "",
   ];
   for (const framework of [...new Set(rows.map((r) => r.framework))]) {
@@ -285,13 +322,23 @@ function report(rows, startedAt, loadAtStart) {
     lines.push(`**${framework}**`, "");
     lines.push(
       table(
-        ["variant", "req/s (median)", "p50 ms", "p99 ms", "vs bare", "meishi vs this", "non-2xx"],
+        [
+          "variant",
+          "req/s (median)",
+          "server CPU µs/req",
+          "p50 ms",
+          "p99 ms",
+          "vs bare",
+          "meishi vs this",
+          "non-2xx",
+        ],
         group.map((r) => {
           if (r.failed !== undefined)
-            return [r.label, "—", "—", "—", "—", "—", `aborted: ${r.failed}`];
+            return [r.label, "—", "—", "—", "—", "—", "—", `aborted: ${r.failed}`];
           return [
-            r.label,
+            r.generatorBound ? `${r.label} ⚠ load generator bound` : r.label,
             fmt(r.rps),
+            fmt(r.serverUs, 1),
             fmt(r.p50, 0),
             fmt(r.p99, 0),
             bare && r !== bare ? `${fmt((100 * r.rps) / bare.rps, 0)} %` : "—",
@@ -301,14 +348,17 @@ function report(rows, startedAt, loadAtStart) {
             String(r.samples.non2xx + r.samples.errors),
           ];
         }),
-        ["l", "r", "r", "r", "r", "r", "r"],
+        ["l", "r", "r", "r", "r", "r", "r", "r"],
       ),
       "",
     );
   }
   lines.push(
     "`vs bare` = req/s as a share of the same framework with no auth. " +
-      "`meishi vs this` = meishi's req/s divided by this row's (above 1.00× means meishi is faster).",
+      "`meishi vs this` = meishi's req/s divided by this row's (above 1.00× means meishi is faster). " +
+      "`server CPU µs/req` = the server process's own CPU time per answered request. " +
+      "⚠ load generator bound = autocannon's process was over 90 % of a core while the server was " +
+      "under 90 %: that row's req/s measures the load generator; read its CPU µs/req instead.",
   );
   return lines.join("\n");
 }

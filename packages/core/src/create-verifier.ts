@@ -21,6 +21,7 @@ import {
   MissingTokenError,
   restateChallenge,
   ServiceUnavailableError,
+  withoutStackCapture,
 } from "./errors.js";
 import {
   type Credentials,
@@ -215,7 +216,7 @@ async function verifyWithCandidates(
         throw inner;
       }
     }
-    throw new joseErrors.JWSSignatureVerificationFailed();
+    throw withoutStackCapture(() => new joseErrors.JWSSignatureVerificationFailed());
   }
 }
 
@@ -286,7 +287,7 @@ function checkSignature(
     token.slice(secondDot + 1),
   );
   if (valid === undefined) return undefined;
-  if (!valid) throw new joseErrors.JWSSignatureVerificationFailed();
+  if (!valid) throw withoutStackCapture(() => new joseErrors.JWSSignatureVerificationFailed());
   const payloadPart = token.slice(token.indexOf(".") + 1, secondDot);
   const options = issuer.jwtVerifyOptions;
   const claims = platform.decodeJsonSegment?.(payloadPart);
@@ -294,9 +295,11 @@ function checkSignature(
     return { payload: claims as AuthClaims, protectedHeader: header };
   }
   // jose's own decoding and claim validation, for its exact refusal (or its acceptance).
-  const { payload } = UnsecuredJWT.decode(
-    `${noneHeaderFor(header.typ, options.typ !== undefined)}.${payloadPart}.`,
-    options,
+  const { payload } = withoutStackCapture(() =>
+    UnsecuredJWT.decode(
+      `${noneHeaderFor(header.typ, options.typ !== undefined)}.${payloadPart}.`,
+      options,
+    ),
   );
   return { payload: payload as AuthClaims, protectedHeader: header };
 }
@@ -618,7 +621,7 @@ class TokenVerifier implements Verifier {
     // JWKS fetch (RFC 8725 §3.1).
     const header =
       platform.decodeJsonSegment?.(token.slice(0, token.indexOf("."))) ??
-      decodeProtectedHeader(token);
+      withoutStackCapture(() => decodeProtectedHeader(token));
     const alg = ownClaim(header, "alg");
     if (typeof alg !== "string" || !issuer.algorithms.includes(alg)) {
       throw new InvalidTokenError({

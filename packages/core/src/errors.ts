@@ -101,6 +101,39 @@ export interface AuthErrorOptions {
   details?: RefusalDetails | undefined;
 }
 
+/**
+ * Runs `build` with V8's stack capture off and returns what it built. A refusal is an answer,
+ * not a bug: its call stack helps nobody, yet capturing one costs microseconds, and jose's errors
+ * call `Error.captureStackTrace`, which Node 20's V8 formats at once: measured here, two thirds
+ * of refusing a junk token (about 60 µs of 90). Only errors that become a refusal are built this
+ * way; an unexpected error keeps its stack. Where the limit cannot be changed (frozen
+ * intrinsics, an engine without it), `build` simply runs.
+ */
+export function withoutStackCapture<T>(build: () => T): T {
+  const limit = pauseStackCapture();
+  try {
+    return build();
+  } finally {
+    resumeStackCapture(limit);
+  }
+}
+
+/** The limit to restore, or `undefined` when it could not be changed. */
+function pauseStackCapture(): number | undefined {
+  const limit = Error.stackTraceLimit;
+  if (typeof limit !== "number") return undefined;
+  try {
+    Error.stackTraceLimit = 0;
+  } catch {
+    return undefined;
+  }
+  return limit;
+}
+
+function resumeStackCapture(limit: number | undefined): void {
+  if (limit !== undefined) Error.stackTraceLimit = limit;
+}
+
 const DEFAULT_REALM = "api";
 
 // RFC 6750 §3: error_description and scope are quoted-strings restricted to %x20-21 / %x23-5B
@@ -178,7 +211,13 @@ export abstract class AuthError extends Error {
     cause: unknown,
     details: RefusalDetails | undefined,
   ) {
-    super(description, cause === undefined ? undefined : { cause });
+    // The stack is replaced below; capturing it first would only cost time.
+    const limit = pauseStackCapture();
+    try {
+      super(description, cause === undefined ? undefined : { cause });
+    } finally {
+      resumeStackCapture(limit);
+    }
     this.status = status;
     this.statusCode = status;
     this.expose = status < 500;

@@ -5,6 +5,7 @@ import {
   isAuthError,
   type RefusalDetails,
   type RejectReason,
+  withoutStackCapture,
 } from "./errors.js";
 
 const CLAIM_REASONS: Readonly<Record<string, RejectReason>> = {
@@ -68,7 +69,7 @@ function reasonForJoseError(error: joseErrors.JOSEError): RejectReason {
  * travel on.
  */
 function withoutPayload(error: joseErrors.JOSEError): Error {
-  const safe = new Error(error.message);
+  const safe = withoutStackCapture(() => new Error(error.message));
   Object.defineProperty(safe, "name", { value: error.name });
   Object.defineProperty(safe, "code", { value: error.code, enumerable: true });
   Object.defineProperty(safe, "stack", { value: `${error.name}: ${error.message}` });

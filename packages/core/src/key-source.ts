@@ -3,6 +3,7 @@ import { errors as joseErrors } from "jose";
 import { LRUCache } from "lru-cache";
 import { CachedRemote, type CachePolicy } from "./cached-remote.js";
 import { discoveryLoader, discoveryUrlFor } from "./discovery.js";
+import { withoutStackCapture } from "./errors.js";
 import { type EventListener, safeEmit } from "./events.js";
 import { checkFetchableUrl, FetchFailure, fetchJson } from "./fetch-json.js";
 import {
@@ -139,7 +140,7 @@ export interface RemoteKeySourceConfig {
 }
 
 function noMatchingKey(): joseErrors.JWKSNoMatchingKey {
-  return new joseErrors.JWKSNoMatchingKey();
+  return withoutStackCapture(() => new joseErrors.JWKSNoMatchingKey());
 }
 
 /**

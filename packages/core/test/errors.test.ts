@@ -1,8 +1,10 @@
+import { createTestIssuer } from "@meishi/testing";
 import { describe, expect, it } from "vitest";
 import {
   AuthError,
   buildChallenge,
   ConfigurationError,
+  createVerifier,
   InsufficientScopeError,
   InvalidRequestError,
   InvalidTokenError,
@@ -99,5 +101,36 @@ describe("stack", () => {
     const error = new InvalidTokenError({ cause: new Error("inner") });
     expect(error.stack).toBe("InvalidTokenError: The access token is invalid");
     expect(String(error.stack)).not.toMatch(/\bat\b|\.js:|\.ts:/);
+  });
+});
+
+describe("refusals built without a stack", () => {
+  it("leave the process's Error.stackTraceLimit as it was, so its own errors keep their stacks", async () => {
+    const issuer = await createTestIssuer();
+    const verifier = createVerifier({
+      jwksUri: issuer.jwksUri,
+      issuer: issuer.issuer,
+      audience: issuer.audience,
+    });
+    const good = await issuer.sign({ sub: "u" });
+    const [header, payload] = good.split(".");
+    const before = Error.stackTraceLimit;
+    Error.stackTraceLimit = 17;
+    try {
+      const refusals = [
+        "not-a-jwt",
+        `${header}.${payload}.${"A".repeat(342)}`, // bad signature, a full check
+        `${header}.bm9wZQ.${good.split(".")[2]}`, // payload that is not JSON
+        `eyJhbGciOiJSUzI1NiIsImtpZCI6Im5vcGUifQ.${payload}.AAAA`, // unknown kid
+      ];
+      for (const token of refusals) {
+        await expect(verifier.verify(token)).rejects.toMatchObject({ status: 401 });
+      }
+      expect(Error.stackTraceLimit).toBe(17);
+      expect(new Error("ours").stack).toMatch(/\n\s+at /);
+    } finally {
+      Error.stackTraceLimit = before;
+      await issuer.close();
+    }
   });
 });
