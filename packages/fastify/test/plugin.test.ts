@@ -283,6 +283,31 @@ describe("protectAllRoutes", () => {
     ).toBe(200);
   });
 
+  it("verifies a request once when a route's own hook authenticates it again", async () => {
+    const verified: string[] = [];
+    const app = await build(
+      {
+        ...options(),
+        protectAllRoutes: true,
+        onEvent: (event) => {
+          if (event.type === "token_verified") verified.push(event.type);
+        },
+      },
+      (instance) => {
+        instance.get(
+          "/twice",
+          { onRequest: [instance.authenticate, instance.requireRole("admin")] },
+          async (request) => ({ sub: request.auth?.sub }),
+        );
+      },
+    );
+    const headers = await bearer({ sub: "once", role: "admin" });
+    for (let i = 0; i < 3; i++) {
+      expect((await app.inject({ url: "/twice", headers })).json()).toEqual({ sub: "once" });
+    }
+    expect(verified).toHaveLength(3);
+  });
+
   it("authenticates requests that match no route", async () => {
     const app = await protectedApp();
     expect((await app.inject({ url: "/nowhere" })).statusCode).toBe(401);
