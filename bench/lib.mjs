@@ -91,14 +91,16 @@ export function forkPlacement(pinToCpu, execArgv = []) {
  * @param {string} name
  * @param {Record<string, string>} env
  * @param {number} [timeoutMs]
+ * @param {number} [pinToCpu]
+ * @param {string[]} [execArgv] extra Node flags for the server (e.g. a CPU profile of its own)
  * @returns {Promise<{ port: number, stop: () => Promise<void>, child: import("node:child_process").ChildProcess }>}
  */
-export function startServer(name, env, timeoutMs = 15_000, pinToCpu) {
+export function startServer(name, env, timeoutMs = 15_000, pinToCpu, execArgv = []) {
   const file = join(BENCH_DIR, "servers", `${name}.mjs`);
   // Pinned (taskset), the server has a core of its own and the load generator the other, so a
   // server's CPU time is not inflated by sharing a core with autocannon.
   const child = fork(file, [], {
-    ...forkPlacement(pinToCpu),
+    ...forkPlacement(pinToCpu, execArgv),
     env: { ...process.env, PORT: "0", ...env },
     stdio: ["ignore", "pipe", "pipe", "ipc"],
   });

@@ -39,6 +39,13 @@ export function announce(port, close) {
   // µs per request: steadier than req/s on a shared machine, and blind to the load generator.
   process.on("message", (message) => {
     if (message && message.cpu === true) process.send?.({ cpu: process.cpuUsage() });
+    // bench:own-cost profiles only the measured requests, not start-up and warm-up.
+    if (message && typeof message.profile === "string") {
+      profiler(message).then(
+        (reply) => process.send?.({ profiled: reply }),
+        (error) => process.send?.({ profiled: { error: String(error) } }),
+      );
+    }
   });
   console.log(`ready ${port}`);
   process.send?.({ ready: port });
@@ -71,4 +78,32 @@ export function closeServer(server) {
     server.close(() => resolve());
     server.closeAllConnections();
   });
+}
+
+/** @type {import("node:inspector").Session | undefined} */
+let session;
+
+/**
+ * `{ profile: "start", intervalUs }` starts V8's sampling profiler in this process;
+ * `{ profile: "stop", file }` stops it and writes the profile (a .cpuprofile) to `file`.
+ */
+async function profiler(message) {
+  const { Session } = await import("node:inspector");
+  const { writeFile } = await import("node:fs/promises");
+  const post = (method, params) =>
+    new Promise((resolve, reject) =>
+      session.post(method, params, (error, result) => (error ? reject(error) : resolve(result))),
+    );
+  if (message.profile === "start") {
+    session = new Session();
+    session.connect();
+    await post("Profiler.enable");
+    await post("Profiler.setSamplingInterval", { interval: message.intervalUs ?? 1000 });
+    await post("Profiler.start");
+    return { started: true };
+  }
+  const { profile } = await post("Profiler.stop");
+  session.disconnect();
+  await writeFile(message.file, JSON.stringify(profile));
+  return { file: message.file };
 }

@@ -17,14 +17,12 @@ const respond = (req, res) => {
   res.json({ sub: req.auth?.sub ?? "anonymous" });
 };
 app.get("/bare", respond);
-app.get(
-  "/noop",
-  (req, _res, next) => {
-    req.auth = anonymous;
-    next();
-  },
-  respond,
-);
+// Named: bench:own-cost finds it in the CPU profile.
+function noopMiddleware(req, _res, next) {
+  req.auth = anonymous;
+  next();
+}
+app.get("/noop", noopMiddleware, respond);
 app.get(
   "/me",
   jwtAuth({ jwksUri: env.jwksUri, issuer: env.issuer, audience: env.audience }),
