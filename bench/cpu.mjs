@@ -19,6 +19,7 @@ import {
   onCleanup,
   pinThisProcess,
   serverCpuMicros,
+  serverEnv,
   startServer,
   table,
   today,
@@ -57,7 +58,7 @@ async function main() {
   const issuer = await createTestIssuer({ tokenLifetimeSec: 3600 });
   onCleanup(() => issuer.close());
   const token = await issuer.sign({ sub: "bench", role: "standard user" });
-  const env = { JWKS_URI: issuer.jwksUri, ISSUER: issuer.issuer, AUDIENCE: issuer.audience };
+  const env = serverEnv(issuer);
   const servers = new Map();
   for (const framework of new Set(VARIANTS.map((variant) => variant.framework))) {
     const server = await startServer(`${framework}-paths`, env, 15_000, PIN ? 0 : undefined);

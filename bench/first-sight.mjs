@@ -14,6 +14,7 @@
 import { createTestIssuer } from "@meishi/testing";
 import {
   cannonWithTokens,
+  chosenServers,
   cleanup,
   commandLine,
   fmt,
@@ -22,6 +23,7 @@ import {
   onCleanup,
   pinThisProcess,
   serverCpuMicros,
+  serverEnv,
   startServer,
   table,
   today,
@@ -64,14 +66,10 @@ async function main() {
   for (let i = 0; i < TOKENS; i++) tokens.push(await issuer.sign({ sub: `user-${i}` }));
   let next = 0;
   const nextToken = () => tokens[next++ % TOKENS];
-  const env = { JWKS_URI: issuer.jwksUri, ISSUER: issuer.issuer, AUDIENCE: issuer.audience };
+  const env = serverEnv(issuer);
 
   const results = {};
-  for (const [framework, names] of Object.entries(SERVERS)) {
-    const chosen = names.filter(
-      (name) => only === undefined || name.includes(only) || framework.includes(only),
-    );
-    if (chosen.length === 0) continue;
+  for (const [framework, chosen] of chosenServers(SERVERS, only)) {
     const servers = {};
     for (const name of chosen) {
       servers[name] = await startServer(name, env, 15_000, PIN ? 0 : undefined);

@@ -276,3 +276,27 @@ export function serverCpuMicros(child) {
     child.send({ cpu: true });
   });
 }
+
+/**
+ * The environment a bench server reads its issuer settings from (servers/_common.mjs).
+ * @param {{ jwksUri: string, issuer: string, audience: string }} issuer
+ */
+export function serverEnv(issuer) {
+  return { JWKS_URI: issuer.jwksUri, ISSUER: issuer.issuer, AUDIENCE: issuer.audience };
+}
+
+/**
+ * Each framework with those of its servers that `--only=<substring>` keeps (naming the
+ * framework keeps all of them); frameworks left with none are dropped.
+ * @param {Record<string, string[]>} byFramework
+ * @param {string | undefined} only
+ * @returns {[string, string[]][]}
+ */
+export function chosenServers(byFramework, only) {
+  return Object.entries(byFramework)
+    .map(([framework, names]) => [
+      framework,
+      names.filter((name) => only === undefined || name.includes(only) || framework.includes(only)),
+    ])
+    .filter(([, names]) => names.length > 0);
+}

@@ -27,6 +27,7 @@ import {
   median,
   onCleanup,
   pinThisProcess,
+  serverEnv,
   startServer,
   table,
   today,
@@ -129,7 +130,7 @@ async function main() {
   const issuer = await createTestIssuer({ tokenLifetimeSec: 3600 });
   onCleanup(() => issuer.close());
   const token = await issuer.sign({ sub: "bench", role: "standard user" });
-  const env = { JWKS_URI: issuer.jwksUri, ISSUER: issuer.issuer, AUDIENCE: issuer.audience };
+  const env = serverEnv(issuer);
   const profileDir = mkdtempSync(join(tmpdir(), "meishi-own-cost-"));
   onCleanup(() => rmSync(profileDir, { recursive: true, force: true }));
 

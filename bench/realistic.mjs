@@ -15,6 +15,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { createTestIssuer } from "@meishi/testing";
 import {
   cannonWithTokens,
+  chosenServers,
   cleanup,
   commandLine,
   fmt,
@@ -23,6 +24,7 @@ import {
   onCleanup,
   pinThisProcess,
   ratio,
+  serverEnv,
   startServer,
   table,
   today,
@@ -89,14 +91,10 @@ async function main() {
   }, 1000);
   onCleanup(() => clearInterval(renewTimer));
   const pick = () => (Math.random() < 0.01 ? invalid : current[zipf()]);
-  const env = { JWKS_URI: issuer.jwksUri, ISSUER: issuer.issuer, AUDIENCE: issuer.audience };
+  const env = serverEnv(issuer);
 
   const results = {};
-  for (const [framework, names] of Object.entries(SERVERS)) {
-    const chosen = names.filter(
-      (name) => only === undefined || name.includes(only) || framework.includes(only),
-    );
-    if (chosen.length === 0) continue;
+  for (const [framework, chosen] of chosenServers(SERVERS, only)) {
     const servers = {};
     for (const name of chosen) {
       servers[name] = await startServer(name, env, 15_000, PIN ? 0 : undefined);
