@@ -43,7 +43,12 @@ export function jwtAuth(options: string | URL | JwtAuthOptions): Middleware<Auth
     } catch (error) {
       return Promise.reject(error);
     }
-    const metadata = auth.metadataFor(ctx.method, ctx.originalUrl);
+    // Node's request directly: Koa's ctx.headers and ctx.method are the same values through
+    // two getters each (delegates), a measurable share of a cache hit's cost.
+    const req = ctx.req;
+    // Typed optional for client requests; a server's request always has it.
+    const method = req.method as string;
+    const metadata = auth.metadataFor(method, ctx.originalUrl);
     if (metadata !== undefined) {
       ctx.status = metadata.status;
       ctx.set(metadata.headers);
@@ -53,12 +58,12 @@ export function jwtAuth(options: string | URL | JwtAuthOptions): Middleware<Auth
     const result = auth.authenticate(
       ctx,
       {
-        headers: ctx.headers,
+        headers: req.headers,
         // The URL as received: a mount (koa-mount, a prefixed router) has not shortened it, so it
         // is the path a DPoP proof's htu names.
         url: ctx.originalUrl,
-        method: ctx.method,
-        rawHeaders: ctx.req.rawHeaders,
+        method,
+        rawHeaders: req.rawHeaders,
       },
       undefined,
       undefined,
