@@ -9,8 +9,8 @@
 //   env: BENCH_CPU_REQUESTS (per round, default 20000), BENCH_ROUNDS (default 3),
 //        BENCH_CONNECTIONS (default 50), BENCH_CPU_PROFILE=1 (write .cpuprofile files)
 import { createTestIssuer } from "@meishi/testing";
-import autocannon from "autocannon";
 import {
+  cannonPath,
   cleanup,
   commandLine,
   fmt,
@@ -40,20 +40,6 @@ const VARIANTS = FRAMEWORKS.flatMap((framework) => [
   { framework, name: `${framework}-meishi`, path: "/me", label: "meishi, same token (cache hit)" },
 ]).filter((variant) => only === undefined || variant.name.includes(only));
 
-function load(port, path, token, amount) {
-  return new Promise((resolve, reject) => {
-    autocannon(
-      {
-        url: `http://127.0.0.1:${port}${path}`,
-        connections: CONNECTIONS,
-        amount,
-        headers: { authorization: `Bearer ${token}` },
-      },
-      (error, result) => (error ? reject(error) : resolve(result)),
-    );
-  });
-}
-
 async function main() {
   const issuer = await createTestIssuer({ tokenLifetimeSec: 3600 });
   onCleanup(() => issuer.close());
@@ -67,7 +53,10 @@ async function main() {
   }
   // Warm-up: JIT, keys, verified-token cache.
   for (const variant of VARIANTS) {
-    await load(servers.get(variant.framework).port, variant.path, token, 5_000);
+    await cannonPath(servers.get(variant.framework).port, variant.path, token, {
+      connections: CONNECTIONS,
+      amount: 5_000,
+    });
   }
   /** @type {Map<string, number[]>} */
   const samples = new Map(VARIANTS.map((variant) => [variant.name, []]));
@@ -79,7 +68,10 @@ async function main() {
     for (const variant of order) {
       const server = servers.get(variant.framework);
       const before = await serverCpuMicros(server.child);
-      const result = await load(server.port, variant.path, token, REQUESTS);
+      const result = await cannonPath(server.port, variant.path, token, {
+        connections: CONNECTIONS,
+        amount: REQUESTS,
+      });
       const after = await serverCpuMicros(server.child);
       const ok = result["2xx"];
       if (ok !== REQUESTS) throw new Error(`${variant.name}: ${ok} of ${REQUESTS} answered 2xx`);

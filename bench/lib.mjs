@@ -259,21 +259,63 @@ export async function cannonWithTokens(port, pickToken, length) {
 }
 
 /**
- * A bench server's own CPU time so far (user + system, µs), asked over IPC (see
- * servers/_common.mjs): around a run it gives server CPU per request, blind to the load generator.
+ * Sends `message` to a bench server over IPC (servers/_common.mjs) and resolves with the value
+ * under `answerKey` of the first answer that has one; rejects when that value carries `error`.
+ * @param {import("node:child_process").ChildProcess} child
+ * @param {object} message
+ * @param {string} answerKey
+ */
+export function askServer(child, message, answerKey) {
+  return new Promise((resolve, reject) => {
+    const onMessage = (answer) => {
+      const value = answer?.[answerKey];
+      if (value === undefined) return;
+      child.off("message", onMessage);
+      if (value.error) reject(new Error(value.error));
+      else resolve(value);
+    };
+    child.on("message", onMessage);
+    child.send(message);
+  });
+}
+
+/**
+ * A bench server's own CPU time so far (user + system, µs): around a run it gives server CPU
+ * per request, blind to the load generator.
  * @param {import("node:child_process").ChildProcess} child
  * @returns {Promise<number>}
  */
-export function serverCpuMicros(child) {
-  return new Promise((resolve) => {
-    const onMessage = (message) => {
-      if (message?.cpu) {
-        child.off("message", onMessage);
-        resolve(message.cpu.user + message.cpu.system);
-      }
-    };
-    child.on("message", onMessage);
-    child.send({ cpu: true });
+export async function serverCpuMicros(child) {
+  const cpu = await askServer(child, { cpu: true }, "cpu");
+  return cpu.user + cpu.system;
+}
+
+/**
+ * autocannon sending `amount` requests to `path` with one bearer token; rejects on an error or
+ * any answer that is not 2xx (a refusal would mean a broken row, not a fast one).
+ * @param {number} port
+ * @param {string} path
+ * @param {string} token
+ * @param {{ connections: number, amount: number }} length
+ */
+export async function cannonPath(port, path, token, { connections, amount }) {
+  const { default: autocannon } = await import("autocannon");
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: `http://127.0.0.1:${port}${path}`,
+        connections,
+        amount,
+        headers: { authorization: `Bearer ${token}` },
+      },
+      (error, result) => {
+        if (error) reject(error);
+        else if (result.non2xx > 0 || result.errors > 0)
+          reject(new Error(`${path}: ${result.non2xx} non-2xx, ${result.errors} errors`));
+        else resolve(result);
+      },
+    );
+    onCleanup(() => instance.stop?.());
   });
 }
 

@@ -19,8 +19,9 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createTestIssuer } from "@meishi/testing";
-import autocannon from "autocannon";
 import {
+  askServer,
+  cannonPath,
   cleanup,
   commandLine,
   fmt,
@@ -63,40 +64,6 @@ const FRAMEWORKS = {
     downstream: ["next"],
   },
 };
-
-/** Sends a profiler command to a bench server (servers/_common.mjs) and waits for its answer. */
-function askServer(child, message) {
-  return new Promise((resolve, reject) => {
-    const onMessage = (answer) => {
-      if (answer?.profiled === undefined) return;
-      child.off("message", onMessage);
-      if (answer.profiled.error) reject(new Error(answer.profiled.error));
-      else resolve(answer.profiled);
-    };
-    child.on("message", onMessage);
-    child.send(message);
-  });
-}
-
-function send(port, path, token, amount) {
-  return new Promise((resolve, reject) => {
-    const instance = autocannon(
-      {
-        url: `http://127.0.0.1:${port}${path}`,
-        connections: CONNECTIONS,
-        amount,
-        headers: { authorization: `Bearer ${token}` },
-      },
-      (error, result) => {
-        if (error) reject(error);
-        else if (result.non2xx > 0 || result.errors > 0)
-          reject(new Error(`${path}: ${result.non2xx} non-2xx, ${result.errors} errors`));
-        else resolve(result);
-      },
-    );
-    onCleanup(() => instance.stop?.());
-  });
-}
 
 /**
  * Microseconds spent inside the outermost frames matching `entry`, callees included except
@@ -142,13 +109,15 @@ async function main() {
       const server = await startServer(`${framework}-paths`, env, 15_000, PIN ? 0 : undefined);
       // Both paths warm up (JIT, the JWKS fetch, the first verification) before the profiler
       // starts, so the profile holds only the measured requests.
-      await send(server.port, "/me", token, WARMUP);
-      await send(server.port, "/noop", token, WARMUP);
-      await askServer(server.child, { profile: "start", intervalUs: SAMPLING_US });
-      await send(server.port, "/me", token, REQUESTS);
-      await send(server.port, "/noop", token, REQUESTS);
+      const send = (path, amount) =>
+        cannonPath(server.port, path, token, { connections: CONNECTIONS, amount });
+      await send("/me", WARMUP);
+      await send("/noop", WARMUP);
+      await askServer(server.child, { profile: "start", intervalUs: SAMPLING_US }, "profiled");
+      await send("/me", REQUESTS);
+      await send("/noop", REQUESTS);
       const file = join(profileDir, `${framework}-${round}.cpuprofile`);
-      await askServer(server.child, { profile: "stop", file });
+      await askServer(server.child, { profile: "stop", file }, "profiled");
       await server.stop();
       const profile = JSON.parse(readFileSync(file, "utf8"));
       for (const variant of ["meishi", "noop"]) {
